@@ -1,0 +1,44 @@
+# Quick start: `make demo` runs the pipelines end to end on embedded defaults; `make test` runs the checks.
+# PostgreSQL: set HUBSPOT_SYNC_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres) to use a server
+# of your own; when it is unset, a private throwaway server is started from the pgserver wheel.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: venv lint format test demo demo-stop bench lock clean
+
+venv: $(INSTALLED)
+
+# Reinstalls only when a requirements file changed since the last install.
+$(INSTALLED): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(PY) scripts/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+demo: venv
+	$(PY) scripts/demo.py
+
+demo-stop: venv
+	$(PY) scripts/demo.py --stop
+
+bench: venv
+	$(PY) scripts/with_postgres.py -- sh -c 'for b in bench/bench_*.py; do $(PY) $$b || exit 1; done'
+
+lock:
+	$(PYTHON) scripts/lock.py
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .ruff_cache
