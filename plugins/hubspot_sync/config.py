@@ -1,0 +1,164 @@
+"""The declarative sync configuration (include/config/sync.yaml), validated when DAGs parse.
+
+Reading it touches only the local file, so DAG files may call `load_config()` at import time.
+A mistake fails with one message per problem naming the file, the key and what would be valid.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from hubspot_sync import INCLUDE_DIR
+from hubspot_sync.objects import OBJECT_TYPES
+
+CONFIG_ENV_VAR = "HUBSPOT_SYNC_CONFIG"
+DEFAULT_CONFIG_PATH = INCLUDE_DIR / "config" / "sync.yaml"
+
+PropertyType = Literal[
+    "string", "number", "bool", "date", "datetime", "enumeration", "multi_enumeration", "phone_number"
+]
+ObjectTypeName = Literal["companies", "contacts", "deals", "tickets", "line_items"]
+# HubSpot internal property names: lower case, digits and underscores.
+PropertyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,99}$")]
+ConnectionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
+
+# Columns every mirrored table has; a configured property may not shadow them.
+BOOKKEEPING_COLUMNS = frozenset(
+    {"id", "properties", "created_at", "updated_at", "archived", "archived_at", "merged_into_id", "synced_at"}
+)
+
+
+class ConfigError(ValueError):
+    """The sync configuration is missing or invalid; the message says where and how to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Connections(_Strict):
+    hubspot: ConnectionId = "hubspot_default"
+    postgres: ConnectionId = "postgres_default"
+    alerts: ConnectionId = "hubspot_sync_alerts"
+
+
+class Schedules(_Strict):
+    extract: str = "*/15 * * * *"
+    reverse_etl: str = "0 * * * *"
+    reconcile: str = "30 2 * * *"
+
+    @field_validator("extract", "reverse_etl", "reconcile")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not croniter.is_valid(value) or len(value.split()) != 5:
+            raise ValueError("not a cron expression; use five fields, e.g. '*/15 * * * *'")
+        return value
+
+
+class DagDefaults(_Strict):
+    owner: str = "data-platform"
+    retries: int = Field(2, ge=0, le=10)
+    retry_delay_seconds: int = Field(300, ge=1)
+
+
+class Thresholds(_Strict):
+    # A run fails when more than this share of the records it read was rejected.
+    max_reject_share: float = Field(0.05, ge=0, le=1)
+    # CRM search lags writes by seconds: each incremental window starts this far before the cursor.
+    search_lookback_minutes: int = Field(10, ge=0, le=24 * 60)
+    # Nightly reconciliation alerts when drift exceeds this share of records.
+    reconcile_drift_alert_share: float = Field(0.01, ge=0, le=1)
+
+
+class ObjectConfig(_Strict):
+    enabled: bool = True
+    # Properties that get a typed column; every other property still lands in `properties` JSONB.
+    properties: dict[PropertyName, PropertyType] = Field(default_factory=dict)
+    # Properties a record must carry; a record without one is rejected.
+    required: tuple[PropertyName, ...] = ()
+
+    @field_validator("properties")
+    @classmethod
+    def _no_shadowing(cls, properties: dict[str, str]) -> dict[str, str]:
+        shadowed = sorted(BOOKKEEPING_COLUMNS.intersection(properties))
+        if shadowed:
+            raise ValueError(
+                f"{', '.join(shadowed)} would shadow a bookkeeping column; "
+                f"reserved names are {', '.join(sorted(BOOKKEEPING_COLUMNS))}"
+            )
+        return properties
+
+
+class SyncConfig(_Strict):
+    connections: Connections = Connections()
+    schedules: Schedules = Schedules()
+    dag_defaults: DagDefaults = DagDefaults()
+    thresholds: Thresholds = Thresholds()
+    objects: dict[ObjectTypeName, ObjectConfig]
+
+    def enabled_objects(self) -> list[str]:
+        """Enabled object types in registry order (companies before the objects that reference them)."""
+        return [name for name in OBJECT_TYPES if name in self.objects and self.objects[name].enabled]
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path | str | None = None) -> SyncConfig:
+    """The validated configuration from `path`, $HUBSPOT_SYNC_CONFIG or include/config/sync.yaml."""
+    return _load_config(Path(path) if path else config_path())
+
+
+@lru_cache(maxsize=8)
+def _load_config(path: Path) -> SyncConfig:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: sync configuration not found; create it or point {CONFIG_ENV_VAR} at one"
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: must be a mapping with at least the key 'objects'")
+    try:
+        return SyncConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = "\n".join(f"  - {_describe(problem)}" for problem in error.errors())
+        raise ConfigError(f"{path}: invalid sync configuration:\n{problems}") from None
+
+
+def _describe(problem: dict) -> str:
+    location = problem["loc"]
+    key = ".".join(str(part) for part in location if part != "[key]") or "(top level)"
+    if problem["type"] == "extra_forbidden":
+        valid = _fields_at(location[:-1])
+        return f"{key}: unknown key; valid keys here: {', '.join(valid)}"
+    if problem["type"] == "missing":
+        return f"{key}: required key is missing"
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "string_pattern_mismatch":
+        message = "must be lower case letters, digits and underscores, starting with a letter"
+    return f"{key}: {message} (got {problem.get('input')!r})"
+
+
+def _fields_at(location: tuple) -> list[str]:
+    """Names of the keys the model at `location` accepts, for 'unknown key' messages."""
+    annotation: object = SyncConfig
+    for part in location:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = annotation.model_fields[part].annotation
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
