@@ -1,0 +1,95 @@
+"""Test harness: a private AIRFLOW_HOME with a migrated metadata DB, and PostgreSQL databases.
+
+The Airflow settings below must be in the environment before anything imports airflow, which is
+why they are set at import time of this conftest rather than in a fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DAGS = ROOT / "tests" / "dags" / "fixtures"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="hubspot-sync-airflow-"))
+
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        # dag.test() runs only DAGs it finds in a bundle: the project's, plus the tests' own fixtures.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(ROOT / "dags")}},
+                {"name": "test-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(TEST_DAGS)}},
+            ]
+        ),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)
+for variable in [name for name in os.environ if name.startswith("AIRFLOW_CONN_")]:
+    del os.environ[variable]  # a developer's own connections must not leak into tests
+
+PG_URL_ENV = "HUBSPOT_SYNC_PG_URL"
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata database, created once per test session."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"airflow db migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        pytest.fail(f"{PG_URL_ENV} is not set: run the tests with `make test`, which provides a PostgreSQL")
+    return url
+
+
+@pytest.fixture
+def fresh_db(pg_url: str):
+    """A new, empty database on the test server; dropped afterwards."""
+    import psycopg
+
+    from scripts.pg import with_database
+
+    name = f"hs_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(pg_url, name)
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def warehouse(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database reachable as the Airflow connection `postgres_default`; returns its URL."""
+    from scripts.pg import airflow_conn_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DEFAULT", airflow_conn_json(fresh_db))
+    return fresh_db

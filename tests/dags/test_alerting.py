@@ -1,0 +1,112 @@
+"""Failure alerts through the real callback path: dag.test() posting to a local webhook server."""
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from hubspot_sync.notifiers import WebhookNotifier, build_alert
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "pat-test-0000-very-secret-token"
+
+
+class Captured(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests.append({"path": self.path, "body": body.decode(), "headers": dict(self.headers)})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    Captured.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Captured)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_SYNC_ALERTS", json.dumps({"conn_type": "http", "host": host, "port": port})
+    )
+    yield Captured.requests
+    server.shutdown()
+    server.server_close()
+
+
+def failing_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(FIXTURES / "alerting_probe.py"), safe_mode=False)
+    assert bag.import_errors == {}
+    return bag.dags["alerting_probe"]
+
+
+def test_failed_run_posts_one_dag_failure_alert_without_secrets(airflow_db, webhook, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+        json.dumps({"conn_type": "http", "host": "http://127.0.0.1:1", "password": SECRET}),
+    )
+    dag_run = failing_dag().test()
+
+    assert dag_run.state == "failed"
+    alerts = [json.loads(request["body"]) for request in webhook]
+    dag_failures = [alert for alert in alerts if alert["event"] == "dag_failure"]
+    assert len(dag_failures) == 1
+    alert = dag_failures[0]
+    assert alert["dag_id"] == "alerting_probe"
+    assert alert["run_id"] == dag_run.run_id
+    assert alert["task_id"] == "uses_token_then_fails"
+    assert alert["try_number"] == 1
+    assert alert["log_url"]
+    assert "alerting_probe" in alert["text"]
+    assert [alert["event"] for alert in alerts].count("task_failure") == 1
+    task_alert = next(alert for alert in alerts if alert["event"] == "task_failure")
+    assert task_alert["exception"].startswith("RuntimeError: HubSpot refused the request made with")
+    for request in webhook:
+        assert SECRET not in request["body"]
+        assert SECRET not in json.dumps(request["headers"])
+
+
+def test_missing_alert_connection_warns_once_and_does_not_fail(caplog):
+    context = {
+        "dag": SimpleNamespace(dag_id="d"),
+        "ti": SimpleNamespace(task_id="t", dag_id="d", run_id="r", try_number=1, log_url="http://x"),
+        "exception": ValueError("bad"),
+    }
+    notifier = WebhookNotifier("task_failure", http_conn_id="not_defined_anywhere")
+    with caplog.at_level(logging.INFO, logger="hubspot_sync.notifiers"):
+        notifier(context)
+        notifier(context)
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "not_defined_anywhere" in warnings[0].getMessage()
+
+
+def test_alert_payload_is_slack_compatible_and_truncates_long_errors():
+    context = {
+        "dag": SimpleNamespace(dag_id="hubspot_extract"),
+        "ti": SimpleNamespace(
+            task_id="extract_contacts",
+            dag_id="hubspot_extract",
+            run_id="scheduled__1",
+            try_number=3,
+            log_url="http://airflow/log",
+        ),
+        "exception": RuntimeError("x" * 5000),
+    }
+    payload = build_alert("task_retry", context)
+    assert payload["text"].startswith("HubSpot sync: task will retry: hubspot_extract.extract_contacts")
+    assert payload["try_number"] == 3
+    assert len(payload["exception"]) == 500
+    assert payload["log_url"] == "http://airflow/log"
