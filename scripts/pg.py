@@ -29,6 +29,10 @@ def check_reachable(url: str) -> None:
 
 def start_embedded(data_dir: Path, cleanup_mode: str | None):
     """Start (or reuse) a pgserver instance in `data_dir`; returns the server object (`.get_uri()`)."""
+    import warnings
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); pgserver copes without it.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
