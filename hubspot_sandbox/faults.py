@@ -1,0 +1,128 @@
+"""Faults on demand: a random share of failing requests, added latency, dropped connections, and scripted
+sequences such as "the 3rd search call answers 502". Switchable while the server runs (PUT /_sandbox/faults).
+
+Random faults draw from a seeded generator so a failing test run can be replayed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubspot_sandbox.errors import validation_error
+
+FAULT_STATUSES = (429, 500, 502, 503, 504)
+FAULT_KINDS = ("status", "drop", "latency")
+
+
+@dataclass
+class Fault:
+    status: int | None = None  # an error status to answer with
+    drop: bool = False  # close the connection mid-response
+    latency_ms: int = 0
+    policy: str = "TEN_SECONDLY_ROLLING"  # for an injected 429
+
+
+@dataclass
+class ScriptStep:
+    endpoint: str  # "POST /crm/v3/objects/{objectType}/search", or "*" for any API call
+    calls: set[int]  # 1-based call numbers (among calls to that endpoint) that fail
+    fault: Fault
+    seen: int = 0
+
+
+@dataclass
+class FaultPlan:
+    error_rate: float = 0.0
+    statuses: tuple[int, ...] = FAULT_STATUSES
+    drop_rate: float = 0.0
+    latency_ms: int = 0
+    latency_rate: float = 1.0
+    endpoints: set[str] | None = None
+    script: list[ScriptStep] = field(default_factory=list)
+    seed: int = 0
+
+
+class FaultInjector:
+    def __init__(self) -> None:
+        self.plan = FaultPlan()
+        self._random = random.Random(0)
+        self._raw: dict[str, Any] = {}
+
+    def configure(self, body: Any) -> None:
+        self.plan = _parse_plan(body)
+        self._raw = body
+        self._random = random.Random(self.plan.seed)
+
+    def clear(self) -> None:
+        self.configure({})
+
+    def describe(self) -> dict[str, Any]:
+        return {**self._raw, "scriptProgress": [step.seen for step in self.plan.script]}
+
+    def decide(self, endpoint: str) -> Fault | None:
+        """The fault (if any) for one API call to ``endpoint`` ("METHOD /path/{template}")."""
+        plan = self.plan
+        for step in plan.script:
+            if step.endpoint in ("*", endpoint):
+                step.seen += 1
+                if step.seen in step.calls:
+                    return step.fault
+        if plan.endpoints is not None and endpoint not in plan.endpoints:
+            return None
+        latency = plan.latency_ms if plan.latency_ms and self._random.random() < plan.latency_rate else 0
+        if plan.drop_rate and self._random.random() < plan.drop_rate:
+            return Fault(drop=True, latency_ms=latency)
+        if plan.error_rate and self._random.random() < plan.error_rate:
+            return Fault(status=self._random.choice(plan.statuses), latency_ms=latency)
+        return Fault(latency_ms=latency) if latency else None
+
+
+def _parse_fault(raw: dict[str, Any]) -> Fault:
+    kind = str(raw.get("fault", raw.get("status", "")))
+    latency = int(raw.get("latencyMs", 0))
+    if kind == "drop":
+        return Fault(drop=True, latency_ms=latency)
+    if kind == "latency":
+        return Fault(latency_ms=latency)
+    if kind.isdigit() and int(kind) in FAULT_STATUSES:
+        return Fault(
+            status=int(kind), latency_ms=latency, policy=str(raw.get("policyName", "TEN_SECONDLY_ROLLING"))
+        )
+    raise validation_error(
+        f"Unknown fault {kind!r}: use a status in {list(FAULT_STATUSES)}, 'drop' or 'latency'."
+    )
+
+
+def _parse_plan(body: Any) -> FaultPlan:
+    if not isinstance(body, dict):
+        raise validation_error("Invalid input JSON: the fault plan must be an object")
+    try:
+        statuses = tuple(int(s) for s in body.get("statuses", FAULT_STATUSES))
+        if not statuses or any(s not in FAULT_STATUSES for s in statuses):
+            raise validation_error(f"`statuses` must be a non-empty subset of {list(FAULT_STATUSES)}")
+        script = []
+        for raw in body.get("script", []):
+            calls = raw.get("calls", raw.get("call", 1))
+            call_set = {int(c) for c in calls} if isinstance(calls, list) else {int(calls)}
+            script.append(
+                ScriptStep(endpoint=str(raw.get("endpoint", "*")), calls=call_set, fault=_parse_fault(raw))
+            )
+        endpoints = body.get("endpoints")
+        plan = FaultPlan(
+            error_rate=float(body.get("errorRate", 0.0)),
+            statuses=statuses,
+            drop_rate=float(body.get("dropRate", 0.0)),
+            latency_ms=int(body.get("latencyMs", 0)),
+            latency_rate=float(body.get("latencyRate", 1.0)),
+            endpoints=set(endpoints) if endpoints is not None else None,
+            script=script,
+            seed=int(body.get("seed", 0)),
+        )
+    except (TypeError, ValueError, AttributeError) as problem:
+        raise validation_error(f"Invalid fault plan: {problem}") from None
+    for name in ("error_rate", "drop_rate", "latency_rate"):
+        if not 0.0 <= getattr(plan, name) <= 1.0:
+            raise validation_error(f"Invalid fault plan: {name} must be between 0 and 1")
+    return plan

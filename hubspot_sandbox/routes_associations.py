@@ -1,0 +1,307 @@
+"""CRM v4 associations: per-record list, create (labelled or default), delete, and the batch endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hubspot_sandbox.associations import TYPES_BY_ID, type_spec
+from hubspot_sandbox.clock import now_ms
+from hubspot_sandbox.errors import ApiError, batch_error, validation_error
+from hubspot_sandbox.http_util import (
+    batch_envelope,
+    batch_inputs,
+    json_body,
+    json_object,
+    json_response,
+    no_content,
+    query_int,
+    sandbox_of,
+)
+from hubspot_sandbox.object_types import resolve_object_type
+from hubspot_sandbox.records import parse_id
+from hubspot_sandbox.state import Sandbox
+
+MAX_ASSOCIATION_INPUTS = 1000  # v4 batch endpoints take up to 1,000 inputs
+
+
+def _types(request: Request, from_key: str, to_key: str) -> tuple[str, str]:
+    return (
+        resolve_object_type(request.path_params[from_key]).name,
+        resolve_object_type(request.path_params[to_key]).name,
+    )
+
+
+def _existing_id(sandbox: Sandbox, object_type: str, raw: Any) -> int | None:
+    record = sandbox.tables[object_type].get(parse_id(str(raw)) or 0)
+    return record.id if record is not None else None
+
+
+def _require_id(sandbox: Sandbox, object_type: str, raw: Any) -> int:
+    record_id = _existing_id(sandbox, object_type, raw)
+    if record_id is None:
+        raise ApiError(
+            404,
+            "OBJECT_NOT_FOUND",
+            f"{resolve_object_type(object_type).singular} {raw} does not exist.",
+            context={"id": [str(raw)]},
+        )
+    return record_id
+
+
+def _spec_ids(sandbox: Sandbox, from_type: str, to_type: str, raw: Any) -> set[int]:
+    if not isinstance(raw, list) or not raw:
+        raise validation_error("Invalid input JSON: expected a non-empty array of association specs")
+    type_ids = set()
+    for spec in raw:
+        type_id = spec.get("associationTypeId") if isinstance(spec, dict) else None
+        if not isinstance(type_id, int) or isinstance(type_id, bool):
+            raise validation_error("Invalid input JSON: `associationTypeId` must be an integer")
+        sandbox.associations.check_type(from_type, to_type, type_id)
+        type_ids.add(type_id)
+    return type_ids
+
+
+def _targets_json(sandbox: Sandbox, from_type: str, from_id: int, to_type: str) -> list[dict[str, Any]]:
+    live = sandbox.tables[to_type].live
+    return [
+        {"toObjectId": to_id, "associationTypes": [type_spec(t) for t in sorted(types)]}
+        for to_id, types in sorted(sandbox.associations.targets(from_type, from_id, to_type).items())
+        if to_id in live
+    ]
+
+
+def _labels_json(
+    from_type: str, from_id: int, to_type: str, to_id: int, types: frozenset[int]
+) -> dict[str, Any]:
+    return {
+        "fromObjectTypeId": resolve_object_type(from_type).type_id,
+        "fromObjectId": from_id,
+        "toObjectTypeId": resolve_object_type(to_type).type_id,
+        "toObjectId": to_id,
+        "labels": sorted(label for t in types if (label := TYPES_BY_ID[t].label)),
+    }
+
+
+async def list_record_associations(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "objectType", "toObjectType")
+    from_id = _require_id(sandbox, from_type, request.path_params["objectId"])
+    limit = query_int(request, "limit", 500, 1, 500)
+    after = query_int(request, "after", 0, 0, 1 << 62)
+    results = [r for r in _targets_json(sandbox, from_type, from_id, to_type) if r["toObjectId"] > after]
+    body: dict[str, Any] = {"results": results[:limit]}
+    if len(results) > limit:
+        cursor = str(results[limit - 1]["toObjectId"])
+        body["paging"] = {
+            "next": {"after": cursor, "link": str(request.url.include_query_params(after=cursor))}
+        }
+    return json_response(body)
+
+
+async def create_labelled(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "objectType", "toObjectType")
+    from_id = _require_id(sandbox, from_type, request.path_params["objectId"])
+    to_id = _require_id(sandbox, to_type, request.path_params["toObjectId"])
+    type_ids = _spec_ids(sandbox, from_type, to_type, await json_body(request))
+    types = sandbox.associations.add(from_type, from_id, to_type, to_id, type_ids)
+    return json_response(_labels_json(from_type, from_id, to_type, to_id, types), 201)
+
+
+def _default_pair(
+    sandbox: Sandbox, from_type: str, from_id: int, to_type: str, to_id: int
+) -> list[dict[str, Any]]:
+    """Associate with the default type; HubSpot reports both directions."""
+    default = sandbox.associations.default_type(from_type, to_type)
+    sandbox.associations.add(from_type, from_id, to_type, to_id, {default})
+    inverse = TYPES_BY_ID[default].inverse_id
+    return [
+        {
+            "from": {"id": str(from_id)},
+            "to": {"id": str(to_id)},
+            "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": default},
+        },
+        {
+            "from": {"id": str(to_id)},
+            "to": {"id": str(from_id)},
+            "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": inverse},
+        },
+    ]
+
+
+async def create_default(request: Request) -> Response:
+    started = now_ms()
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    from_id = _require_id(sandbox, from_type, request.path_params["fromObjectId"])
+    to_id = _require_id(sandbox, to_type, request.path_params["toObjectId"])
+    body, _ = batch_envelope(_default_pair(sandbox, from_type, from_id, to_type, to_id), [], started)
+    return json_response(body)
+
+
+async def delete_association(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "objectType", "toObjectType")
+    from_id = parse_id(request.path_params["objectId"])
+    to_id = parse_id(request.path_params["toObjectId"])
+    if from_id is not None and to_id is not None:
+        sandbox.associations.remove(from_type, from_id, to_type, to_id)
+    return no_content()
+
+
+def _pair_input(item: Any, index: int, many_to: bool = False) -> tuple[str, list[str]]:
+    if not isinstance(item, dict) or not isinstance(item.get("from"), dict) or "id" not in item["from"]:
+        raise validation_error(f"Invalid input JSON: inputs[{index}].from.id is required")
+    to = item.get("to")
+    if many_to:
+        if not isinstance(to, list) or not all(isinstance(t, dict) and "id" in t for t in to):
+            raise validation_error(f"Invalid input JSON: inputs[{index}].to must be an array of {{id}}")
+        return str(item["from"]["id"]), [str(t["id"]) for t in to]
+    if not isinstance(to, dict) or "id" not in to:
+        raise validation_error(f"Invalid input JSON: inputs[{index}].to.id is required")
+    return str(item["from"]["id"]), [str(to["id"])]
+
+
+async def batch_read(request: Request) -> Response:
+    started = now_ms()
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    inputs = batch_inputs(await json_object(request), MAX_ASSOCIATION_INPUTS)
+    results, errors = [], []
+    for index, item in enumerate(inputs):
+        if not isinstance(item, dict) or "id" not in item:
+            raise validation_error(f"Invalid input JSON: inputs[{index}].id is required")
+        raw_id = str(item["id"])
+        from_id = _existing_id(sandbox, from_type, raw_id)
+        targets = _targets_json(sandbox, from_type, from_id, to_type) if from_id is not None else []
+        if targets:
+            results.append({"from": {"id": raw_id}, "to": targets})
+        else:
+            singular_from, singular_to = (
+                resolve_object_type(from_type).singular,
+                resolve_object_type(to_type).singular,
+            )
+            errors.append(
+                batch_error(
+                    "OBJECT_NOT_FOUND",
+                    f"No {singular_to} is associated with {singular_from} {raw_id}.",
+                    {"fromObjectId": [raw_id]},
+                )
+            )
+    body, partial = batch_envelope(results, errors, started)
+    return json_response(body, 207 if partial else 200)
+
+
+async def batch_create(request: Request) -> Response:
+    started = now_ms()
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    inputs = batch_inputs(await json_object(request), MAX_ASSOCIATION_INPUTS)
+    results, errors = [], []
+    for index, item in enumerate(inputs):
+        from_raw, (to_raw,) = _pair_input(item, index)
+        type_ids = _spec_ids(sandbox, from_type, to_type, item.get("types"))
+        from_id, to_id = _existing_id(sandbox, from_type, from_raw), _existing_id(sandbox, to_type, to_raw)
+        if from_id is None or to_id is None:
+            missing = from_raw if from_id is None else to_raw
+            errors.append(
+                batch_error("OBJECT_NOT_FOUND", f"Record {missing} does not exist.", {"ids": [missing]})
+            )
+            continue
+        types = sandbox.associations.add(from_type, from_id, to_type, to_id, type_ids)
+        results.append(_labels_json(from_type, from_id, to_type, to_id, types))
+    body, partial = batch_envelope(results, errors, started)
+    return json_response(body, 207 if partial else 201)
+
+
+async def batch_associate_default(request: Request) -> Response:
+    started = now_ms()
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    inputs = batch_inputs(await json_object(request), MAX_ASSOCIATION_INPUTS)
+    results: list[dict[str, Any]] = []
+    errors = []
+    for index, item in enumerate(inputs):
+        from_raw, (to_raw,) = _pair_input(item, index)
+        from_id, to_id = _existing_id(sandbox, from_type, from_raw), _existing_id(sandbox, to_type, to_raw)
+        if from_id is None or to_id is None:
+            missing = from_raw if from_id is None else to_raw
+            errors.append(
+                batch_error("OBJECT_NOT_FOUND", f"Record {missing} does not exist.", {"ids": [missing]})
+            )
+            continue
+        results.extend(_default_pair(sandbox, from_type, from_id, to_type, to_id))
+    body, _ = batch_envelope(results, errors, started)
+    return json_response(body)  # the SDK maps only 200 for this endpoint
+
+
+async def batch_archive(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    inputs = batch_inputs(await json_object(request), MAX_ASSOCIATION_INPUTS)
+    for index, item in enumerate(inputs):
+        from_raw, to_raws = _pair_input(item, index, many_to=True)
+        from_id = parse_id(from_raw)
+        for to_raw in to_raws:
+            to_id = parse_id(to_raw)
+            if from_id is not None and to_id is not None:
+                sandbox.associations.remove(from_type, from_id, to_type, to_id)
+    return no_content()
+
+
+async def batch_archive_labels(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    inputs = batch_inputs(await json_object(request), MAX_ASSOCIATION_INPUTS)
+    for index, item in enumerate(inputs):
+        from_raw, (to_raw,) = _pair_input(item, index)
+        type_ids = _spec_ids(sandbox, from_type, to_type, item.get("types"))
+        from_id, to_id = parse_id(from_raw), parse_id(to_raw)
+        if from_id is not None and to_id is not None:
+            sandbox.associations.remove(from_type, from_id, to_type, to_id, type_ids)
+    return no_content()
+
+
+ROUTES = [
+    Route(
+        "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}",
+        list_record_associations,
+        methods=["GET"],
+    ),
+    Route(
+        "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/default/{toObjectType}/{toObjectId}",
+        create_default,
+        methods=["PUT"],
+    ),
+    Route(
+        "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}/{toObjectId}",
+        create_labelled,
+        methods=["PUT"],
+    ),
+    Route(
+        "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}/{toObjectId}",
+        delete_association,
+        methods=["DELETE"],
+    ),
+    Route("/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read", batch_read, methods=["POST"]),
+    Route(
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/create", batch_create, methods=["POST"]
+    ),
+    Route(
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/associate/default",
+        batch_associate_default,
+        methods=["POST"],
+    ),
+    Route(
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive", batch_archive, methods=["POST"]
+    ),
+    Route(
+        "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/labels/archive",
+        batch_archive_labels,
+        methods=["POST"],
+    ),
+]

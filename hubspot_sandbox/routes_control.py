@@ -1,0 +1,137 @@
+"""The control API under ``/_sandbox/``: reset, seed, faults, limits, config, bulk last-modified, stats.
+
+It is not part of HubSpot: it needs no token, is never rate limited, faulted or counted in the stats.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hubspot_sandbox.clock import now_ms
+from hubspot_sandbox.errors import validation_error
+from hubspot_sandbox.http_util import json_object, json_response, sandbox_of
+from hubspot_sandbox.seed import seed
+from hubspot_sandbox.state import apply_config, describe_config
+from hubspot_sandbox.values import validate_properties
+
+MAX_TOUCH = 2_000_000
+
+
+async def _optional_object(request: Request) -> dict:
+    return await json_object(request) if (await request.body()).strip() else {}
+
+
+async def health(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    counts = {name: len(table.live) for name, table in sandbox.tables.items()}
+    return json_response({"status": "ok", "records": counts})
+
+
+async def reset(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    sandbox.reset()
+    body = await _optional_object(request)
+    if "seed" in body:
+        return await _seed_with(request, body["seed"])
+    return json_response({"status": "reset"})
+
+
+async def seed_data(request: Request) -> Response:
+    return await _seed_with(request, await json_object(request))
+
+
+async def _seed_with(request: Request, body: object) -> Response:
+    if not isinstance(body, dict):
+        raise validation_error("Invalid input JSON: the seed request must be an object")
+    counts = {k: v for k, v in body.items() if k not in ("seed", "dirtyShare", "associations")}
+    started = time.perf_counter()
+    result = seed(
+        sandbox_of(request),
+        counts,
+        seed_number=int(body.get("seed", 0)),
+        dirty_share=float(body.get("dirtyShare", 0.0)),
+        associate=bool(body.get("associations", True)),
+    )
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return json_response(result)
+
+
+async def faults(request: Request) -> Response:
+    injector = sandbox_of(request).faults
+    if request.method == "PUT":
+        injector.configure(await json_object(request))
+    elif request.method == "DELETE":
+        injector.clear()
+    return json_response(injector.describe())
+
+
+async def limits(request: Request) -> Response:
+    limiter = sandbox_of(request).limiter
+    if request.method == "PUT":
+        limiter.configure(await json_object(request))
+    return json_response(limiter.describe())
+
+
+async def config(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    if request.method == "PUT":
+        apply_config(sandbox, await json_object(request))
+    return json_response(describe_config(sandbox))
+
+
+async def bulk_touch(request: Request) -> Response:
+    """Give N records one identical last-modified millisecond, as a HubSpot bulk import does.
+
+    Body: ``{"objectType": "contacts", "count": N}`` (the first N live records by id) or ``"ids": [...]``;
+    optional ``"timestampMs"`` (default: now) and ``"properties"`` to write at the same time.
+    """
+    sandbox = sandbox_of(request)
+    body = await json_object(request)
+    table = sandbox.table(str(body.get("objectType", "")))
+    if "ids" in body:
+        records = [sandbox.require(table, raw) for raw in body["ids"]]
+    else:
+        count = body.get("count")
+        if not isinstance(count, int) or not 0 < count <= MAX_TOUCH:
+            raise validation_error(f"`count` must be an integer between 1 and {MAX_TOUCH}, or pass `ids`.")
+        records = []
+        for record in table:
+            if len(records) == count:
+                break
+            records.append(record)
+    stamp = int(body.get("timestampMs") or now_ms())
+    values = validate_properties(table.registry, body.get("properties") or {})
+    table.touch_many(records, stamp, values)
+    ids = [r.id for r in records]
+    return json_response(
+        {
+            "objectType": table.object_type.name,
+            "count": len(ids),
+            "timestampMs": stamp,
+            "firstId": str(min(ids)) if ids else None,
+            "lastId": str(max(ids)) if ids else None,
+        }
+    )
+
+
+async def stats(request: Request) -> Response:
+    counters = sandbox_of(request).stats
+    if request.method == "DELETE":
+        counters.reset()
+    return json_response(counters.to_json())
+
+
+ROUTES = [
+    Route("/_sandbox/health", health, methods=["GET"]),
+    Route("/_sandbox/reset", reset, methods=["POST"]),
+    Route("/_sandbox/seed", seed_data, methods=["POST"]),
+    Route("/_sandbox/faults", faults, methods=["GET", "PUT", "DELETE"]),
+    Route("/_sandbox/limits", limits, methods=["GET", "PUT"]),
+    Route("/_sandbox/config", config, methods=["GET", "PUT"]),
+    Route("/_sandbox/bulk-touch", bulk_touch, methods=["POST"]),
+    Route("/_sandbox/stats", stats, methods=["GET", "DELETE"]),
+]

@@ -1,0 +1,422 @@
+"""CRM search: request validation, filter evaluation, sorting and offset paging with the 10,000 cap.
+
+Filters on the last-modified property (and an ``hs_object_id`` tie-break within one millisecond) are turned
+into ranges of the search index's ordered (last-modified, id) keys; other filters are evaluated only on the
+records inside those ranges. A query the ranges fully describe is answered without touching records beyond
+the page it returns, which is what keeps a 200-record page fast at a million records.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from hubspot_sandbox.clock import parse_datetime_ms
+from hubspot_sandbox.errors import validation_error
+from hubspot_sandbox.records import ObjectTable, Record
+from hubspot_sandbox.search_index import ID_BITS, ID_MASK, modified_key
+
+OPERATORS = frozenset(
+    {
+        "EQ",
+        "NEQ",
+        "LT",
+        "LTE",
+        "GT",
+        "GTE",
+        "BETWEEN",
+        "IN",
+        "NOT_IN",
+        "HAS_PROPERTY",
+        "NOT_HAS_PROPERTY",
+        "CONTAINS_TOKEN",
+        "NOT_CONTAINS_TOKEN",
+    }
+)
+RESULT_CAP = 10_000
+MAX_LIMIT = 200
+_TOKEN_SPLIT = re.compile(r"[\s,;@]+")
+_MAX_MS = 1 << 50  # far beyond any real timestamp; keys are Python ints, so no overflow
+
+
+@dataclass
+class SearchLimits:
+    """Filter caps; HubSpot's docs disagree (5/6/18 vs 5/10/25), so the control API can change them."""
+
+    max_groups: int = 5
+    max_filters_per_group: int = 6
+    max_filters_total: int = 18
+
+
+@dataclass
+class SearchRequest:
+    groups: list[list[dict[str, Any]]]
+    sort_property: str | None
+    descending: bool
+    properties: list[str] | None
+    limit: int
+    after: int
+    query: str | None
+
+
+def parse_request(table: ObjectTable, body: Any, limits: SearchLimits) -> SearchRequest:
+    if not isinstance(body, dict):
+        raise validation_error("Invalid input JSON: the search request must be an object")
+    groups_raw = body.get("filterGroups") or []
+    if not isinstance(groups_raw, list):
+        raise validation_error("Invalid input JSON: `filterGroups` must be an array")
+    if len(groups_raw) > limits.max_groups:
+        raise validation_error(
+            f"Too many filter groups ({len(groups_raw)}); the maximum is {limits.max_groups}."
+        )
+    groups: list[list[dict[str, Any]]] = []
+    for group in groups_raw:
+        filters = group.get("filters") if isinstance(group, dict) else None
+        if not isinstance(filters, list):
+            raise validation_error("Invalid input JSON: each filter group needs a `filters` array")
+        if len(filters) > limits.max_filters_per_group:
+            raise validation_error(
+                f"Too many filters in a group ({len(filters)}); "
+                f"the maximum is {limits.max_filters_per_group}."
+            )
+        groups.append([_check_filter(table, f) for f in filters])
+    total_filters = sum(len(g) for g in groups)
+    if total_filters > limits.max_filters_total:
+        raise validation_error(
+            f"Too many filters ({total_filters}); the maximum is {limits.max_filters_total}."
+        )
+    sort_property, descending = _parse_sorts(table, body.get("sorts"))
+    properties = body.get("properties")
+    if properties is not None and (
+        not isinstance(properties, list) or not all(isinstance(p, str) for p in properties)
+    ):
+        raise validation_error("Invalid input JSON: `properties` must be an array of strings")
+    limit = body.get("limit", 10)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+        raise validation_error(f"`limit` must be an integer between 0 and {MAX_LIMIT}.")
+    after = _parse_after(body.get("after"))
+    query = body.get("query")
+    if query is not None and not isinstance(query, str):
+        raise validation_error("Invalid input JSON: `query` must be a string")
+    return SearchRequest(groups, sort_property, descending, properties, limit, after, query or None)
+
+
+def _parse_after(raw: Any) -> int:
+    if raw is None or raw == "":
+        return 0
+    text = str(raw)
+    if isinstance(raw, bool) or not text.isdigit():
+        raise validation_error(f"`after` must be a non-negative integer offset, got {text!r}.")
+    after = int(text)
+    if after >= RESULT_CAP:
+        raise validation_error(
+            f"Cannot page past {RESULT_CAP} results (after={after}). Narrow the query instead, for example "
+            "by "
+            "restarting from the last seen modification time and id."
+        )
+    return after
+
+
+def _parse_sorts(table: ObjectTable, raw: Any) -> tuple[str | None, bool]:
+    if not raw:
+        return None, False
+    if not isinstance(raw, list):
+        raise validation_error("Invalid input JSON: `sorts` must be an array")
+    if len(raw) > 1:
+        raise validation_error("Only one sort is supported.")
+    sort = raw[0]
+    if isinstance(sort, str):
+        name, descending = sort.lstrip("-"), sort.startswith("-")
+    elif isinstance(sort, dict) and isinstance(sort.get("propertyName"), str):
+        direction = sort.get("direction", "ASCENDING")
+        if direction not in ("ASCENDING", "DESCENDING"):
+            raise validation_error(f"Sort direction must be ASCENDING or DESCENDING, got {direction!r}.")
+        name, descending = sort["propertyName"], direction == "DESCENDING"
+    else:
+        raise validation_error("Invalid input JSON: a sort is a property name or {propertyName, direction}")
+    if table.registry.get(name) is None:
+        raise validation_error(f"Cannot sort by unknown property {name!r}.")
+    return name, descending
+
+
+def _check_filter(table: ObjectTable, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise validation_error("Invalid input JSON: a filter must be an object")
+    name, operator = raw.get("propertyName"), raw.get("operator", "EQ")
+    if not isinstance(name, str) or table.registry.get(name) is None:
+        raise validation_error(
+            f"Invalid filter: property {name!r} does not exist on {table.object_type.name}."
+        )
+    if operator not in OPERATORS:
+        raise validation_error(f"Invalid filter operator {operator!r}; expected one of {sorted(OPERATORS)}.")
+    if operator in ("IN", "NOT_IN"):
+        values = raw.get("values")
+        if not isinstance(values, list) or not values:
+            raise validation_error(f"Operator {operator} needs a non-empty `values` array.")
+    elif operator == "BETWEEN":
+        if raw.get("value") is None or raw.get("highValue") is None:
+            raise validation_error("Operator BETWEEN needs `value` and `highValue`.")
+    elif operator not in ("HAS_PROPERTY", "NOT_HAS_PROPERTY") and raw.get("value") is None:
+        raise validation_error(f"Operator {operator} needs a `value`.")
+    return {**raw, "operator": operator}
+
+
+# ---- typed comparison
+
+
+def _typed_getter(table: ObjectTable, name: str) -> tuple[Callable[[Record], Any], Callable[[Any], Any]]:
+    """(record -> comparable or None, filter value -> comparable) for one property."""
+    definition = table.registry.get(name)
+    assert definition is not None
+    if name == "hs_object_id":
+        return (lambda r: r.id), _to_int
+    if name == "createdate":
+        return (lambda r: r.created_ms), _to_ms
+    if name == table.object_type.last_modified_property:
+        return (lambda r: r.updated_ms), _to_ms
+    kind = definition.type
+    if kind == "number":
+        return (lambda r: _maybe(float, r.props.get(name))), _to_float
+    if kind in ("date", "datetime"):
+        return (lambda r: _maybe(parse_datetime_ms, r.props.get(name))), _to_ms
+    return (lambda r: _lower(r.props.get(name))), (lambda v: str(v).lower())
+
+
+def _maybe(convert: Callable[[str], Any], raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return convert(raw)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _lower(raw: str | None) -> str | None:
+    return raw.lower() if raw is not None else None
+
+
+def _to_int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise validation_error(f"{value!r} is not a valid id.") from None
+
+
+def _to_float(value: Any) -> float:
+    try:
+        return float(str(value))
+    except ValueError:
+        raise validation_error(f"{value!r} is not a valid number.") from None
+
+
+def _to_ms(value: Any) -> int:
+    try:
+        return parse_datetime_ms(str(value))
+    except ValueError:
+        raise validation_error(f"{value!r} is not a valid date: use epoch milliseconds.") from None
+
+
+def compile_filter(table: ObjectTable, raw: dict[str, Any]) -> Callable[[Record], bool]:
+    name, operator = raw["propertyName"], raw["operator"]
+    getter, convert = _typed_getter(table, name)
+    definition = table.registry.get(name)
+    multi = definition is not None and definition.is_multi_select
+
+    if operator in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+        wanted = operator == "HAS_PROPERTY"
+        return lambda r: (getter(r) is not None) == wanted
+    if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        pattern = str(raw["value"]).lower()
+        wanted = operator == "CONTAINS_TOKEN"
+
+        def contains(record: Record) -> bool:
+            value = getter(record)
+            if value is None:
+                return not wanted
+            text = str(value)
+            tokens = [text, *_TOKEN_SPLIT.split(text)]
+            return any(fnmatchcase(token, pattern) for token in tokens) == wanted
+
+        return contains
+    if operator in ("IN", "NOT_IN"):
+        wanted_set = {convert(v) for v in raw["values"]}
+        inside = operator == "IN"
+        if multi:
+            return lambda r: (
+                (getter(r) is not None and bool(wanted_set & set(getter(r).split(";")))) == inside
+            )
+        return lambda r: (getter(r) in wanted_set) == inside
+    if operator == "BETWEEN":
+        low, high = convert(raw["value"]), convert(raw["highValue"])
+        return lambda r: (v := getter(r)) is not None and low <= v <= high
+    target = convert(raw["value"])
+    if operator in ("EQ", "NEQ"):
+        equal = operator == "EQ"
+        if multi:
+            return lambda r: (getter(r) is not None and target in getter(r).split(";")) == equal
+        return lambda r: (getter(r) == target) == equal
+    compare: dict[str, Callable[[Any], bool]] = {
+        "LT": lambda v: v < target,
+        "LTE": lambda v: v <= target,
+        "GT": lambda v: v > target,
+        "GTE": lambda v: v >= target,
+    }
+    check = compare[operator]
+    return lambda r: (v := getter(r)) is not None and check(v)
+
+
+# ---- index ranges
+
+
+def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, int, bool] | None:
+    """(low key, high key, fully described) a group's filters allow, inclusive; None when unconstrained."""
+    modified = table.object_type.last_modified_property
+    low_ms, high_ms = 0, _MAX_MS
+    id_filters: list[dict[str, Any]] = []
+    covered = True
+    constrained = False
+    for f in filters:
+        operator = f["operator"]
+        if f["propertyName"] == modified and operator in ("EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"):
+            value = _to_ms(f["value"])
+            constrained = True
+            if operator in ("EQ", "GTE", "BETWEEN"):
+                low_ms = max(low_ms, value)
+            if operator == "GT":
+                low_ms = max(low_ms, value + 1)
+            if operator in ("EQ", "LTE"):
+                high_ms = min(high_ms, value)
+            if operator == "LT":
+                high_ms = min(high_ms, value - 1)
+            if operator == "BETWEEN":
+                high_ms = min(high_ms, _to_ms(f["highValue"]))
+        elif f["propertyName"] == "hs_object_id" and operator in ("EQ", "GT", "GTE", "LT", "LTE"):
+            id_filters.append(f)
+        else:
+            covered = False
+    if not constrained:
+        return None
+    low_id, high_id = 0, ID_MASK
+    if id_filters and low_ms == high_ms:
+        for f in id_filters:
+            value, operator = _to_int(f["value"]), f["operator"]
+            if operator in ("EQ", "GTE"):
+                low_id = max(low_id, value)
+            if operator == "GT":
+                low_id = max(low_id, value + 1)
+            if operator in ("EQ", "LTE"):
+                high_id = min(high_id, value)
+            if operator == "LT":
+                high_id = min(high_id, value - 1)
+    elif id_filters:
+        covered = False
+    if low_ms > high_ms or low_id > high_id or high_ms < 0:
+        return (1, 0, covered)
+    low_id, high_id = max(low_id, 0), min(high_id, ID_MASK)
+    return modified_key(max(low_ms, 0), low_id), modified_key(high_ms, high_id), covered
+
+
+def _position_spans(keys: list[int], ranges: list[tuple[int, int, bool]]) -> list[tuple[int, int]]:
+    """Merged, ordered [start, stop) positions of the key list covered by any of the ranges."""
+    spans = sorted(
+        (bisect_left(keys, low), bisect_right(keys, high)) for low, high, _ in ranges if low <= high
+    )
+    merged: list[tuple[int, int]] = []
+    for start, stop in spans:
+        if start >= stop:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+# ---- execution
+
+
+def run_search(table: ObjectTable, request: SearchRequest) -> tuple[int, list[Record]]:
+    """(total matches, the page of records) for a parsed request, as the lagging index sees them."""
+    index = table.search
+    index.refresh()
+    group_predicates = [[compile_filter(table, f) for f in group] for group in request.groups]
+    if request.query:
+        group_predicates = [[*g, _text_predicate(table, request.query)] for g in (group_predicates or [[]])]
+
+    def matches(record: Record) -> bool:
+        if not group_predicates:
+            return True
+        return any(all(p(record) for p in group) for group in group_predicates)
+
+    ranges = [_key_range(table, group) for group in request.groups]
+    use_index = bool(ranges) and all(r is not None for r in ranges)
+    sort_by_modified = request.sort_property == table.object_type.last_modified_property
+    window_end = min(request.after + request.limit, RESULT_CAP)
+
+    if use_index:
+        spans = _position_spans(index.by_modified, [r for r in ranges if r is not None])
+        fully_covered = not request.query and all(r is not None and r[2] for r in ranges)
+        if fully_covered and sort_by_modified:
+            return _page_from_spans(index, spans, request.after, window_end, request.descending)
+        candidates = (
+            index.docs[key & ID_MASK] for start, stop in spans for key in index.by_modified[start:stop]
+        )
+        found = [record for record in candidates if matches(record)]
+        if sort_by_modified:
+            if request.descending:
+                found.reverse()
+            return len(found), found[request.after : window_end]
+    else:
+        found = [record for record in index.docs.values() if matches(record)]
+    found = _sorted(table, found, request.sort_property, request.descending)
+    return len(found), found[request.after : window_end]
+
+
+def _page_from_spans(
+    index: Any, spans: list[tuple[int, int]], after: int, window_end: int, descending: bool
+) -> tuple[int, list[Record]]:
+    total = sum(stop - start for start, stop in spans)
+    wanted = range(after, min(window_end, total))
+    ordered = list(reversed(spans)) if descending else spans
+    page: list[Record] = []
+    skipped = 0
+    for start, stop in ordered:
+        length = stop - start
+        if skipped + length <= wanted.start:
+            skipped += length
+            continue
+        first = max(wanted.start - skipped, 0)
+        last = min(wanted.stop - skipped, length)
+        if descending:
+            positions = range(stop - 1 - first, stop - 1 - last, -1)
+        else:
+            positions = range(start + first, start + last)
+        page.extend(index.docs[index.by_modified[p] & ID_MASK] for p in positions)
+        skipped += length
+        if skipped >= wanted.stop:
+            break
+    return total, page
+
+
+def _sorted(
+    table: ObjectTable, records: list[Record], sort_property: str | None, descending: bool
+) -> list[Record]:
+    if sort_property is None:
+        # HubSpot's default order is oldest-created first.
+        return sorted(records, key=lambda r: (r.created_ms, r.id))
+    getter, _ = _typed_getter(table, sort_property)
+    present = [r for r in records if getter(r) is not None]
+    missing = [r for r in records if getter(r) is None]
+    present.sort(key=lambda r: (getter(r), r.id), reverse=descending)
+    missing.sort(key=lambda r: r.id)
+    return present + missing
+
+
+def _text_predicate(table: ObjectTable, query: str) -> Callable[[Record], bool]:
+    needle = query.lower().strip("*")
+    names = table.object_type.text_search_properties
+    return lambda r: any(needle in (r.props.get(name) or "").lower() for name in names)

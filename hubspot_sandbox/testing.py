@@ -1,0 +1,135 @@
+"""Run the sandbox inside a test process: ``with run_sandbox() as hubspot: ...``.
+
+The server runs uvicorn on a free port in a background thread and stops cleanly when the block ends.
+The handle offers the URL and token for the code under test, an official SDK client, and small helpers
+for the control API (reset, seed, faults, limits, config, bulk last-modified, stats).
+
+    from hubspot_sandbox.testing import run_sandbox
+
+    with run_sandbox(seed={"contacts": 500, "companies": 50}, search_lag_ms=0) as hubspot:
+        client = hubspot.sdk_client()
+        page = client.crm.contacts.basic_api.get_page(limit=100)
+        hubspot.set_faults({"script": [{"endpoint": "POST /crm/v3/objects/{objectType}/search", "call": 3,
+                                        "fault": 502}]})
+        assert hubspot.stats()["byStatus"]["200"] == 1
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+
+from hubspot_sandbox.app import build_app, quiet_deliberate_drops
+from hubspot_sandbox.state import Sandbox
+
+DEFAULT_TOKEN = "sandbox-token"
+
+
+@dataclass
+class SandboxHandle:
+    """A running sandbox. ``sandbox`` is the live in-process state (for white-box assertions)."""
+
+    url: str
+    token: str
+    sandbox: Sandbox
+
+    def sdk_client(self, **kwargs: Any) -> Any:
+        """An official ``hubspot.HubSpot`` client pointed at this sandbox (kwargs go to its constructor)."""
+        from hubspot import HubSpot
+
+        return HubSpot(access_token=self.token, host=self.url, **kwargs)
+
+    def http(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client with the base URL and bearer token set; close it (or use ``with``)."""
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=kwargs.pop("timeout", 30), **kwargs)
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.url}/_sandbox/{path}", json=body, timeout=600)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        self.control("POST", "reset")
+
+    def seed(
+        self, seed_number: int = 0, dirty_share: float = 0.0, associations: bool = True, **counts: int
+    ) -> Any:
+        body = {**counts, "seed": seed_number, "dirtyShare": dirty_share, "associations": associations}
+        return self.control("POST", "seed", body)
+
+    def set_faults(self, plan: dict[str, Any]) -> Any:
+        return self.control("PUT", "faults", plan)
+
+    def clear_faults(self) -> Any:
+        return self.control("DELETE", "faults")
+
+    def set_limits(self, **body: Any) -> Any:
+        """``tier="starter"``, ``tiers={"starter": {"burst_max": 5}}``, ``dailyUsed=249_999``."""
+        return self.control("PUT", "limits", body)
+
+    def set_config(self, **body: Any) -> Any:
+        """``searchLagMs``, ``mergeAssignsNewId``, search filter caps."""
+        return self.control("PUT", "config", body)
+
+    def bulk_touch(self, object_type: str, count: int | None = None, **body: Any) -> Any:
+        payload = {"objectType": object_type, **body}
+        if count is not None:
+            payload["count"] = count
+        return self.control("POST", "bulk-touch", payload)
+
+    def stats(self) -> Any:
+        return self.control("GET", "stats")
+
+    def reset_stats(self) -> Any:
+        return self.control("DELETE", "stats")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def run_sandbox(
+    token: str = DEFAULT_TOKEN,
+    seed: dict[str, int] | None = None,
+    seed_number: int = 0,
+    rate_limit: str = "off",
+    search_lag_ms: int = 0,
+    host: str = "127.0.0.1",
+    startup_timeout_s: float = 10.0,
+) -> Iterator[SandboxHandle]:
+    """Serve a fresh sandbox on a free port for the duration of the block."""
+    from hubspot_sandbox.seed import seed as seed_records
+
+    sandbox = Sandbox(token, rate_limit=rate_limit, search_lag_ms=search_lag_ms)
+    if seed:
+        seed_records(sandbox, seed, seed_number=seed_number)
+    port = free_port(host)
+    config = uvicorn.Config(
+        build_app(sandbox), host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    quiet_deliberate_drops()
+    thread = threading.Thread(target=server.run, name=f"hubspot-sandbox-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the HubSpot sandbox did not start on {host}:{port}")
+        time.sleep(0.01)
+    try:
+        yield SandboxHandle(url=f"http://{host}:{port}", token=token, sandbox=sandbox)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
