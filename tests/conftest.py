@@ -93,3 +93,27 @@ def warehouse(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.setenv("AIRFLOW_CONN_POSTGRES_DEFAULT", airflow_conn_json(fresh_db))
     return fresh_db
+
+
+@pytest.fixture(scope="session")
+def _sandbox_server():
+    from hubspot_sandbox.testing import run_sandbox
+
+    with run_sandbox(search_lag_ms=0) as handle:
+        yield handle
+
+
+@pytest.fixture
+def hubspot(_sandbox_server, monkeypatch: pytest.MonkeyPatch):
+    """The local HubSpot sandbox, emptied, reachable as the Airflow connection `hubspot_default`.
+
+    Rate limits are off and search has no index lag unless a test turns them on.
+    """
+    _sandbox_server.reset()
+    _sandbox_server.set_limits(tier="off")
+    _sandbox_server.set_config(searchLagMs=0)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+        json.dumps({"conn_type": "http", "host": _sandbox_server.url, "password": _sandbox_server.token}),
+    )
+    return _sandbox_server

@@ -1,0 +1,428 @@
+"""HubSpotHook: authenticated, rate-budgeted, retrying access to the HubSpot CRM API.
+
+Endpoints and transport come from the official SDK (`hubspot-api-client`); responses are read
+raw (`_preload_content=False`) and decoded as JSON here, which keeps 207 bodies, rate-limit
+headers and error bodies in one shape and skips the SDK's model validation on hot paths.
+
+The decision "wait, retry, or fail now" is made in one place, `_classify`:
+- 429 TEN_SECONDLY_ROLLING / SECONDLY: wait (Retry-After when given) and retry;
+- 429 DAILY: fail the task at once, without Airflow retries; it will not clear for hours;
+- 5xx, 423, 477, timeouts, dropped connections, unreadable bodies: bounded exponential backoff
+  with jitter, then fail with the last correlationId;
+- 401/403: fail without Airflow retries; other 4xx: fail with HubSpot's message and correlationId.
+
+Not responsible for: SQL, mapping records, or deciding what to read.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property, partial
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import urllib3
+from airflow.exceptions import AirflowNotFoundException
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowFailException
+from hubspot import HubSpot
+
+from hubspot_sync.hooks.rate_budget import TIER_LIMITS, RateBudget, RequestKind
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+RETRYABLE_STATUSES = frozenset({423, 477, 500, 502, 503, 504, 521, 522, 523, 524})
+TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+
+
+class HubSpotError(Exception):
+    """A HubSpot request failed; carries status, category and correlationId, never the token."""
+
+    def __init__(self, message: str, *, status: int | None = None, correlation_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.correlation_id = correlation_id
+
+
+class HubSpotRequestError(HubSpotError):
+    """HubSpot refused the request (4xx other than 429): retrying the same request cannot help."""
+
+
+class HubSpotUnavailableError(HubSpotError):
+    """HubSpot kept failing (5xx, timeouts, dropped connections) after every retry."""
+
+
+class HubSpotAuthError(HubSpotError, AirflowFailException):
+    """The token is invalid, expired or lacks a scope: no retry until the connection is fixed."""
+
+
+class HubSpotDailyLimitError(HubSpotError, AirflowFailException):
+    """The account's daily API limit is used up: fail now, rerun after the reset."""
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class _Transient(Exception):  # an internal signal: never escapes the hook
+    reason: str
+    status: int | None = None
+    correlation_id: str | None = None
+    wait_seconds: float | None = None
+    rate_limited: bool = False
+
+
+@dataclass
+class RequestStats:
+    api_calls: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    by_operation: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "api_calls": self.api_calls,
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "by_operation": dict(self.by_operation),
+        }
+
+
+class HubSpotHook(BaseHook):
+    """Talks to one HubSpot account through the HTTP connection `hubspot_default`.
+
+    Connection: host = API base URL (default https://api.hubapi.com), password = private app token.
+    Extras: `rate_limit_tier` (starter | professional | enterprise), or `requests_per_10s` and
+    `search_per_second` for other limits; `budget_share` (default 0.9); `account_timezone` (IANA name,
+    for the daily-limit reset time); `timeout_seconds` (default 30); `max_attempts` (default 6).
+    """
+
+    conn_name_attr = "hubspot_conn_id"
+    default_conn_name = "hubspot_default"
+    conn_type = "http"
+    hook_name = "HubSpot"
+
+    def __init__(
+        self,
+        hubspot_conn_id: str = default_conn_name,
+        *,
+        budget_conn_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.hubspot_conn_id = hubspot_conn_id
+        self._budget_conn_factory = budget_conn_factory
+        self.stats = RequestStats()
+
+    # -- configuration ------------------------------------------------------------------------
+
+    @cached_property
+    def _connection(self):
+        try:
+            conn = self.get_connection(self.hubspot_conn_id)
+        except AirflowNotFoundException:
+            raise HubSpotAuthError(
+                f"Airflow connection '{self.hubspot_conn_id}' is not defined: add an HTTP connection whose "
+                "host is the API base URL (https://api.hubapi.com) and whose password is a private app "
+                f"token, e.g. AIRFLOW_CONN_{self.hubspot_conn_id.upper()}="
+                '\'{"conn_type": "http", "host": "https://api.hubapi.com", "password": "<token>"}\''
+            ) from None
+        if not conn.password:
+            raise HubSpotAuthError(
+                f"Airflow connection '{self.hubspot_conn_id}' has no password: "
+                "put the private app token there"
+            )
+        return conn
+
+    @cached_property
+    def extras(self) -> dict[str, Any]:
+        return self._connection.extra_dejson or {}
+
+    @cached_property
+    def base_url(self) -> str:
+        conn = self._connection
+        host = (conn.host or "").rstrip("/")
+        if not host:
+            return DEFAULT_BASE_URL
+        if "://" not in host:
+            host = f"{conn.schema or 'https'}://{host}"
+        if conn.port and host.count(":") < 2:
+            host = f"{host}:{conn.port}"
+        return host
+
+    @cached_property
+    def requests_per_10s(self) -> int:
+        if "requests_per_10s" in self.extras:
+            return int(self.extras["requests_per_10s"])
+        tier = str(self.extras.get("rate_limit_tier", "starter")).lower()
+        if tier not in TIER_LIMITS:
+            raise HubSpotRequestError(
+                f"connection '{self.hubspot_conn_id}': extra rate_limit_tier={tier!r} is not one of "
+                f"{', '.join(sorted(TIER_LIMITS))}; or set requests_per_10s"
+            )
+        return TIER_LIMITS[tier]
+
+    @cached_property
+    def client(self) -> HubSpot:
+        # urllib3 retries nothing: every retry decision is made in `_classify`.
+        return HubSpot(
+            access_token=self._connection.password,
+            host=self.base_url,
+            retry=urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False),
+        )
+
+    @cached_property
+    def budget(self) -> RateBudget | None:
+        if self._budget_conn_factory is None:
+            return None
+        return RateBudget(
+            self._budget_conn_factory(),
+            self._connection.password,
+            requests_per_10s=self.requests_per_10s,
+            search_per_second=int(self.extras.get("search_per_second", 5)),
+            share=float(self.extras.get("budget_share", 0.9)),
+        )
+
+    # The SDK builds a new API client (and connection pool) on every attribute access: keep one each.
+    @cached_property
+    def _objects_basic(self):
+        return self.client.crm.objects.basic_api
+
+    @cached_property
+    def _objects_batch(self):
+        return self.client.crm.objects.batch_api
+
+    @cached_property
+    def _objects_search(self):
+        return self.client.crm.objects.search_api
+
+    @cached_property
+    def _properties(self):
+        return self.client.crm.properties.core_api
+
+    @cached_property
+    def _associations_batch(self):
+        return self.client.crm.associations.v4.batch_api
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def get_properties(self, object_type: str) -> list[dict[str, Any]]:
+        response = self.request(
+            "properties.get_all", "standard", partial(self._properties.get_all, object_type)
+        )
+        return response.body.get("results", [])
+
+    def iter_list_pages(
+        self,
+        object_type: str,
+        properties: list[str],
+        *,
+        archived: bool = False,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Pages of the list endpoint as (records, cursor of the next page or None on the last)."""
+        while True:
+            response = self.request(
+                "objects.list",
+                "standard",
+                partial(
+                    self._objects_basic.get_page,
+                    object_type,
+                    limit=limit,
+                    after=after,
+                    properties=properties,
+                    archived=archived,
+                ),
+            )
+            after = ((response.body.get("paging") or {}).get("next") or {}).get("after")
+            yield response.body.get("results", []), after
+            if not after:
+                return
+
+    def search(self, object_type: str, search_request: dict[str, Any]) -> dict[str, Any]:
+        return self.request(
+            "objects.search",
+            "search",
+            partial(self._objects_search.do_search, object_type, search_request),
+        ).body
+
+    def batch_read(
+        self, object_type: str, ids: list[str], properties: list[str], *, archived: bool = False
+    ) -> ApiResponse:
+        body = {"inputs": [{"id": record_id} for record_id in ids], "properties": properties}
+        return self.request(
+            "objects.batch_read",
+            "standard",
+            partial(self._objects_batch.read, object_type, body, archived=archived),
+        )
+
+    def batch_write(self, object_type: str, mode: str, inputs: list[dict[str, Any]]) -> ApiResponse:
+        """Batch `update` or `upsert`; a 207 comes back as a response whose body lists `errors`."""
+        method = {"update": self._objects_batch.update, "upsert": self._objects_batch.upsert}[mode]
+        return self.request(
+            f"objects.batch_{mode}", "standard", partial(method, object_type, {"inputs": inputs})
+        )
+
+    def batch_read_associations(self, from_type: str, to_type: str, ids: list[str]) -> ApiResponse:
+        body = {"inputs": [{"id": record_id} for record_id in ids]}
+        return self.request(
+            "associations.batch_read",
+            "standard",
+            partial(self._associations_batch.get_page, from_type, to_type, body),
+        )
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def request(self, operation: str, kind: RequestKind, call: Callable[..., Any]) -> ApiResponse:
+        """Run one SDK call under the rate budget, retrying what is transient."""
+        max_attempts = int(self.extras.get("max_attempts", 6))
+        timeout = float(self.extras.get("timeout_seconds", 30))
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.budget is not None:
+                self.budget.acquire(kind)
+            self.stats.api_calls += 1
+            self.stats.by_operation[operation] += 1
+            try:
+                raw = call(_preload_content=False, _request_timeout=(10.0, timeout))
+                return self._decode(raw)
+            except Exception as error:
+                transient = self._classify(operation, error)
+            if transient.rate_limited:
+                self.stats.rate_limited += 1
+            if attempt >= max_attempts:
+                raise HubSpotUnavailableError(
+                    f"HubSpot {operation} failed {attempt} times, last with {transient.reason}"
+                    + _correlation(transient.correlation_id),
+                    status=transient.status,
+                    correlation_id=transient.correlation_id,
+                )
+            self.stats.retries += 1
+            wait = transient.wait_seconds if transient.wait_seconds is not None else _backoff(attempt)
+            self.log.warning(
+                "HubSpot %s: %s; retry %d/%d in %.1fs%s",
+                operation,
+                transient.reason,
+                attempt,
+                max_attempts - 1,
+                wait,
+                _correlation(transient.correlation_id),
+            )
+            time.sleep(wait)
+
+    @staticmethod
+    def _decode(raw: Any) -> ApiResponse:
+        headers = {key.lower(): value for key, value in raw.headers.items()}
+        data = raw.data
+        if not data:
+            return ApiResponse(raw.status, {}, headers)
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise _Transient(
+                "a response that is not JSON", raw.status, headers.get("x-hubspot-correlation-id")
+            ) from None
+        if not isinstance(body, dict):
+            raise _Transient("a response that is not a JSON object", raw.status, body_correlation(body))
+        return ApiResponse(raw.status, body, headers)
+
+    def _classify(self, operation: str, error: Exception) -> _Transient:
+        """Turn a failure into a _Transient to retry, or raise what must not be retried."""
+        if isinstance(error, _Transient):
+            return error
+        if isinstance(error, TRANSPORT_ERRORS):
+            return _Transient(f"a network error ({type(error).__name__})")
+        status = getattr(error, "status", None)
+        if status is None or not type(error).__module__.startswith("hubspot."):
+            raise error
+        body = _error_body(getattr(error, "body", None))
+        headers = {key.lower(): value for key, value in (getattr(error, "headers", None) or {}).items()}
+        correlation_id = body.get("correlationId") or headers.get("x-hubspot-correlation-id")
+        message = str(body.get("message") or getattr(error, "reason", "") or "no message")
+        if status == 0:  # the SDK's own transport failure (e.g. TLS)
+            return _Transient(f"a transport error ({message[:120]})")
+        if status == 429:
+            policy = str(body.get("policyName") or "").upper()
+            if policy == "DAILY":
+                raise HubSpotDailyLimitError(
+                    f"HubSpot daily API limit reached ({operation}): {message}. {self._daily_reset_hint()} "
+                    "The task is not retried: a retry before the reset would fail the same way."
+                    + _correlation(correlation_id),
+                    status=status,
+                    correlation_id=correlation_id,
+                )
+            wait = _retry_after(headers) or (1.0 if policy == "SECONDLY" else _backoff(1, base=2.0))
+            return _Transient(f"429 {policy or 'rate limited'}", status, correlation_id, wait, True)
+        if status in RETRYABLE_STATUSES:
+            wait = _retry_after(headers)
+            if status == 423:
+                wait = max(wait or 0.0, 2.0)
+            return _Transient(f"HTTP {status}", status, correlation_id, wait)
+        category = body.get("category") or body.get("errorType") or "ERROR"
+        text = f"HubSpot {operation} refused: HTTP {status} {category}: {message}"
+        text += _correlation(correlation_id)
+        if status in (401, 403):
+            raise HubSpotAuthError(
+                text + f". Check the token in connection '{self.hubspot_conn_id}' and its scopes.",
+                status=status,
+                correlation_id=correlation_id,
+            )
+        raise HubSpotRequestError(text, status=status, correlation_id=correlation_id)
+
+    def _daily_reset_hint(self) -> str:
+        zone_name = self.extras.get("account_timezone")
+        try:
+            zone = ZoneInfo(zone_name) if zone_name else None
+        except ZoneInfoNotFoundError:
+            zone = None
+        if zone is None:
+            return (
+                "It resets at midnight in the HubSpot account's time zone (set extra account_timezone on "
+                "the connection to have the exact time here)."
+            )
+        now = datetime.now(zone)
+        reset = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return f"It resets at {reset.isoformat()} ({zone_name})."
+
+
+def _error_body(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, bytes | bytearray):
+        raw = raw.decode("utf-8", "replace")
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def body_correlation(body: Any) -> str | None:
+    return body.get("correlationId") if isinstance(body, dict) else None
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        return min(max(float(value), 0.0), 60.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _backoff(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+def _correlation(correlation_id: str | None) -> str:
+    return f" (correlationId {correlation_id})" if correlation_id else ""

@@ -1,0 +1,83 @@
+"""A rate budget per HubSpot token, shared by every task, DAG and worker through PostgreSQL.
+
+HubSpot limits requests per token over a rolling window (e.g. 190 per 10 s) and CRM search to
+5 per second, separately. Each limit is a token bucket in `hubspot_sync.rate_budget`, sized so
+that no rolling window can exceed the limit: capacity + window * rate <= limit. With the default
+share of 0.9, sustained use is 90% of the limit and a burst never passes 95%.
+
+Not responsible for: reacting to 429s (the HubSpot hook does), or the daily limit, which HubSpot
+enforces per account and the hook reports when it is hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import psycopg
+
+from hubspot_sync.sql import load_sql
+
+RequestKind = Literal["standard", "search"]
+
+# Requests per window, by tier (private apps; HUBSPOT_API.md). Search is 5 per second on every tier.
+TIER_LIMITS: dict[str, int] = {"starter": 100, "free": 100, "professional": 190, "enterprise": 190}
+STANDARD_WINDOW_SECONDS = 10.0
+SEARCH_LIMIT_PER_SECOND = 5
+MAX_SINGLE_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    capacity: float
+    rate: float  # tokens per second
+
+    @classmethod
+    def for_limit(cls, name: str, limit: int, window_seconds: float, share: float) -> Bucket:
+        capacity = max(1.0, math.floor((1 - share) / 2 * limit))
+        rate = min(share * limit, limit - capacity) / window_seconds
+        return cls(name, capacity, rate)
+
+
+class RateBudget:
+    """Blocks until the shared budget allows one more request of a kind."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        token: str,
+        *,
+        requests_per_10s: int,
+        search_per_second: int = SEARCH_LIMIT_PER_SECOND,
+        share: float = 0.9,
+    ) -> None:
+        # The bucket is named after a fingerprint: the token itself never reaches the database.
+        fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]
+        self._conn = conn
+        self._conn.autocommit = True
+        self.buckets: dict[RequestKind, Bucket] = {
+            "standard": Bucket.for_limit(
+                f"{fingerprint}:standard", requests_per_10s, STANDARD_WINDOW_SECONDS, share
+            ),
+            "search": Bucket.for_limit(f"{fingerprint}:search", search_per_second, 1.0, share),
+        }
+        for bucket in self.buckets.values():
+            self._conn.execute(
+                load_sql("rate_budget/ensure_bucket"), {"bucket": bucket.name, "capacity": bucket.capacity}
+            )
+        self.seconds_waited = 0.0
+
+    def acquire(self, kind: RequestKind) -> None:
+        bucket = self.buckets[kind]
+        params = {"bucket": bucket.name, "capacity": bucket.capacity, "rate": bucket.rate}
+        while True:
+            granted, wait_seconds = self._conn.execute(load_sql("rate_budget/acquire"), params).fetchone()
+            if granted:
+                return
+            wait = min(float(wait_seconds), MAX_SINGLE_WAIT_SECONDS)
+            self.seconds_waited += wait
+            time.sleep(wait)
