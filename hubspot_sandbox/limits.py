@@ -72,6 +72,9 @@ class RateLimiter:
             self._daily_used = int(body["dailyUsed"])
 
     def reset(self) -> None:
+        """Forget counts and per-tier overrides; the chosen tier stays (it came from --rate-limit)."""
+        self.tiers = dict(TIERS)
+        self.tier = self.tiers.get(self.tier_name)
         self._burst.clear()
         self._search.clear()
         self._daily_used = 0

@@ -22,7 +22,7 @@ HistoryEntry = tuple[str, int, str]  # (value, timestamp ms, sourceType), newest
 
 
 class Record:
-    __slots__ = ("id", "created_ms", "updated_ms", "archived_ms", "props", "history", "source")
+    __slots__ = ("archived_ms", "created_ms", "history", "id", "props", "source", "updated_ms")
 
     def __init__(
         self,

@@ -137,7 +137,7 @@ async def merge_objects(request: Request) -> Response:
     if primary is None or merged is None:
         raise validation_error("Invalid input JSON: `primaryObjectId` and `objectIdToMerge` are required")
     record = sandbox.merge(table, primary, merged)
-    names = selected_properties(table, None) + ["hs_merged_object_ids"]
+    names = [*selected_properties(table, None), "hs_merged_object_ids"]
     return json_response(record_json(table, record, names))
 
 

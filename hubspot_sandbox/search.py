@@ -18,7 +18,7 @@ from typing import Any
 from hubspot_sandbox.clock import parse_datetime_ms
 from hubspot_sandbox.errors import validation_error
 from hubspot_sandbox.records import ObjectTable, Record
-from hubspot_sandbox.search_index import ID_BITS, ID_MASK, modified_key
+from hubspot_sandbox.search_index import ID_MASK, modified_key
 
 OPERATORS = frozenset(
     {

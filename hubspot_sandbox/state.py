@@ -48,8 +48,10 @@ class Sandbox:
         self._next_id = FIRST_ID
 
     def reset(self) -> None:
-        """Back to an empty account: data, properties, faults, counters and limits state (not the tier)."""
+        """Back to an empty account: data, properties, faults, counters, limit overrides and search caps.
+        What the command line chose (token, tier, search lag) stays."""
         self.reset_data()
+        self.search_limits = SearchLimits()
         self.faults.clear()
         self.stats.reset()
         self.limiter.reset()

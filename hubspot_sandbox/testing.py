@@ -30,7 +30,7 @@ import uvicorn
 from hubspot_sandbox.app import build_app, quiet_deliberate_drops
 from hubspot_sandbox.state import Sandbox
 
-DEFAULT_TOKEN = "sandbox-token"
+DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the token a local test double accepts, not a secret
 
 
 @dataclass
