@@ -1,0 +1,194 @@
+"""v4 associations through the SDK, the v3 ``associations`` parameter, type ids, and merge."""
+
+from __future__ import annotations
+
+import pytest
+from hubspot.crm.associations.v4 import AssociationSpec
+
+from tests.sandbox.conftest import assert_hubspot_error
+
+
+def _make(http, object_type, **properties) -> str:
+    response = http.post(f"/crm/v3/objects/{object_type}", json={"properties": properties})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+@pytest.fixture
+def records(http) -> dict[str, str]:
+    return {
+        "contact": _make(http, "contacts", email="a@example.com"),
+        "company": _make(http, "companies", name="Acme"),
+        "company2": _make(http, "companies", name="Globex"),
+        "deal": _make(http, "deals", dealname="D"),
+    }
+
+
+def test_create_read_and_delete_with_hubspot_type_ids(sdk, http, records):
+    basic = sdk.crm.associations.v4.basic_api
+    before = http.get(f"/crm/v3/objects/contacts/{records['contact']}").json()["updatedAt"]
+    created = basic.create(
+        "contacts",
+        records["contact"],
+        "companies",
+        records["company"],
+        [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=1)],
+    )
+    assert created.labels == ["Primary"]
+    assert created.from_object_type_id == "0-1"
+    assert created.to_object_type_id == "0-2"
+
+    page = basic.get_page("contacts", records["contact"], "companies")
+    assert [r.to_object_id for r in page.results] == [records["company"]]
+    assert sorted(t.type_id for t in page.results[0].association_types) == [1, 279]
+    reverse = basic.get_page("companies", records["company"], "contacts")
+    assert sorted(t.type_id for t in reverse.results[0].association_types) == [2, 280]
+
+    after = http.get(f"/crm/v3/objects/contacts/{records['contact']}").json()["updatedAt"]
+    assert after == before  # association writes do not bump last-modified, as in HubSpot
+
+    basic.archive("contacts", records["contact"], "companies", records["company"])
+    assert basic.get_page("contacts", records["contact"], "companies").results == []
+
+
+def test_one_primary_company_per_contact(sdk, records):
+    basic = sdk.crm.associations.v4.basic_api
+    primary = [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=1)]
+    basic.create("contacts", records["contact"], "companies", records["company"], primary)
+    basic.create("contacts", records["contact"], "companies", records["company2"], primary)
+    types = {
+        r.to_object_id: sorted(t.type_id for t in r.association_types)
+        for r in basic.get_page("contacts", records["contact"], "companies").results
+    }
+    assert types == {records["company"]: [279], records["company2"]: [1, 279]}
+
+
+def test_default_and_batch_endpoints(sdk, records):
+    basic, batch = sdk.crm.associations.v4.basic_api, sdk.crm.associations.v4.batch_api
+    default = basic.create_default("deals", records["deal"], "contacts", records["contact"])
+    assert {r.association_spec.association_type_id for r in default.results} == {3, 4}
+    created = batch.create(
+        "deals",
+        "companies",
+        {
+            "inputs": [
+                {
+                    "from": {"id": records["deal"]},
+                    "to": {"id": records["company"]},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}],
+                }
+            ]
+        },
+    )
+    assert created.results[0].to_object_id == records["company"]
+    batch.create_default(
+        "deals",
+        "companies",
+        {"inputs": [{"from": {"id": records["deal"]}, "to": {"id": records["company2"]}}]},
+    )
+    read = batch.get_page("deals", "companies", {"inputs": [{"id": records["deal"]}, {"id": "31337"}]})
+    assert type(read).__name__.endswith("WithErrors")
+    assert read.num_errors == 1
+    assert sorted(t.to_object_id for t in read.results[0].to) == sorted(
+        [records["company"], records["company2"]]
+    )
+    batch.archive(
+        "deals",
+        "companies",
+        {"inputs": [{"from": {"id": records["deal"]}, "to": [{"id": records["company"]}]}]},
+    )
+    read = batch.get_page("deals", "companies", {"inputs": [{"id": records["deal"]}]})
+    assert [t.to_object_id for t in read.results[0].to] == [records["company2"]]
+
+
+def test_v3_associations_parameter_and_create_with_associations(sdk, http, records):
+    response = http.post(
+        "/crm/v3/objects/deals",
+        json={
+            "properties": {"dealname": "With links"},
+            "associations": [
+                {
+                    "to": {"id": records["company"]},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}],
+                }
+            ],
+        },
+    )
+    deal_id = response.json()["id"]
+    fetched = sdk.crm.deals.basic_api.get_by_id(deal_id, associations=["companies", "contacts"])
+    links = fetched.associations["companies"].results
+    assert {(a.id, a.type) for a in links} == {
+        (records["company"], "deal_to_company"),
+        (records["company"], "deal_to_company_unlabeled"),
+    }
+    assert "contacts" not in fetched.associations
+
+
+def test_invalid_association_requests(http, records):
+    wrong_type = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}]
+    path = f"/crm/v4/objects/contacts/{records['contact']}/associations/companies/{records['company']}"
+    assert_hubspot_error(http.put(path, json=wrong_type), 400, "VALIDATION_ERROR")
+    missing = f"/crm/v4/objects/contacts/{records['contact']}/associations/companies/999999"
+    assert_hubspot_error(
+        http.put(missing, json=[{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]), 404
+    )
+    assert_hubspot_error(
+        http.post("/crm/v4/associations/contacts/widgets/batch/read", json={"inputs": []}), 400
+    )
+
+
+def test_per_record_paging(hubspot, http):
+    company = _make(http, "companies", name="Big")
+    contacts = [_make(http, "contacts", email=f"p{i}@example.com") for i in range(7)]
+    for contact in contacts:
+        http.put(f"/crm/v4/objects/companies/{company}/associations/default/contacts/{contact}")
+    seen, after = [], None
+    while True:
+        params = {"limit": 3, **({"after": after} if after else {})}
+        page = http.get(f"/crm/v4/objects/companies/{company}/associations/contacts", params=params).json()
+        seen += [str(r["toObjectId"]) for r in page["results"]]
+        if "paging" not in page:
+            break
+        after = page["paging"]["next"]["after"]
+    assert seen == contacts
+
+
+@pytest.mark.parametrize("new_id", [False, True])
+def test_merge_contacts(hubspot, sdk, http, records, new_id):
+    hubspot.set_config(mergeAssignsNewId=new_id)
+    other = _make(http, "contacts", email="b@example.com", firstname="Bea", lastname="Other")
+    http.patch(f"/crm/v3/objects/contacts/{records['contact']}", json={"properties": {"firstname": "Ann"}})
+    http.put(f"/crm/v4/objects/contacts/{other}/associations/default/companies/{records['company']}")
+    merged = sdk.crm.contacts.basic_api.merge(
+        {"primaryObjectId": records["contact"], "objectIdToMerge": other}
+    )
+    assert set(merged.properties["hs_merged_object_ids"].split(";")) >= {other}
+    assert (merged.id != records["contact"]) is new_id
+    for old_id in (records["contact"], other):
+        resolved = sdk.crm.contacts.basic_api.get_by_id(old_id, properties=["firstname", "lastname", "email"])
+        assert resolved.id == merged.id
+        assert resolved.properties["firstname"] == "Ann"  # the primary's values win
+        assert resolved.properties["lastname"] == "Other"  # gaps are filled from the merged record
+    companies = sdk.crm.associations.v4.basic_api.get_page("contacts", merged.id, "companies").results
+    assert [c.to_object_id for c in companies] == [records["company"]]
+    listed = [r.id for r in sdk.crm.contacts.basic_api.get_page(limit=10).results]
+    assert listed == [merged.id]
+
+
+def test_merge_companies_and_refusals(sdk, http, records):
+    merged = sdk.crm.companies.basic_api.merge(
+        {"primaryObjectId": records["company"], "objectIdToMerge": records["company2"]}
+    )
+    assert merged.properties["hs_merged_object_ids"] == records["company2"]
+    same = http.post(
+        "/crm/v3/objects/companies/merge",
+        json={"primaryObjectId": records["company"], "objectIdToMerge": records["company"]},
+    )
+    assert_hubspot_error(same, 400)
+    assert_hubspot_error(
+        http.post(
+            "/crm/v3/objects/deals/merge",
+            json={"primaryObjectId": records["deal"], "objectIdToMerge": records["deal"]},
+        ),
+        404,
+    )
