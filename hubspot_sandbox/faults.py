@@ -64,11 +64,14 @@ class FaultInjector:
     def decide(self, endpoint: str) -> Fault | None:
         """The fault (if any) for one API call to ``endpoint`` ("METHOD /path/{template}")."""
         plan = self.plan
-        for step in plan.script:
+        scripted = None
+        for step in plan.script:  # every step counts its own calls, whichever step fires
             if step.endpoint in ("*", endpoint):
                 step.seen += 1
-                if step.seen in step.calls:
-                    return step.fault
+                if scripted is None and step.seen in step.calls:
+                    scripted = step.fault
+        if scripted is not None:
+            return scripted
         if plan.endpoints is not None and endpoint not in plan.endpoints:
             return None
         latency = plan.latency_ms if plan.latency_ms and self._random.random() < plan.latency_rate else 0

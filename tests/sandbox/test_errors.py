@@ -1,0 +1,102 @@
+"""Bad input gets HubSpot's status and a HubSpot-shaped JSON body: never a framework page or a bare 500."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.sandbox.conftest import assert_hubspot_error
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content"),
+    [
+        ("POST", "/crm/v3/objects/contacts", b"{not json"),
+        ("POST", "/crm/v3/objects/contacts", b""),
+        ("POST", "/crm/v3/objects/contacts", b"[1, 2]"),
+        ("PATCH", "/crm/v3/objects/contacts/1", b'{"properties": '),
+        ("POST", "/crm/v3/objects/contacts/search", b"nope"),
+        ("POST", "/crm/v3/objects/contacts/batch/read", b"{}"),
+        ("POST", "/crm/v3/objects/contacts/batch/create", b'{"inputs": {"id": "1"}}'),
+        ("POST", "/crm/v3/objects/contacts/batch/create", b'{"inputs": ["x"]}'),
+        ("POST", "/crm/v3/objects/contacts/batch/read", b'{"inputs": [{"id": true}]}'),
+        ("POST", "/crm/v3/objects/contacts", b'{"properties": ["email"]}'),
+        ("POST", "/crm/v3/objects/contacts", b'{"properties": {}, "associations": {"to": 1}}'),
+        ("POST", "/crm/v3/properties/contacts", b'{"name": 5}'),
+        ("POST", "/crm/v4/associations/contacts/companies/batch/read", b'{"inputs": [{}]}'),
+        ("PUT", "/crm/v4/objects/contacts/1/associations/companies/2", b'{"not": "a list"}'),
+    ],
+)
+def test_malformed_and_mistyped_bodies_are_400(http, method, path, content):
+    response = http.request(method, path, content=content, headers={"content-type": "application/json"})
+    if response.status_code == 404:  # a missing record is checked before the body on some paths
+        assert_hubspot_error(response, 404)
+    else:
+        assert_hubspot_error(response, 400, "VALIDATION_ERROR")
+
+
+def test_malformed_json_message_names_the_position(http):
+    body = assert_hubspot_error(
+        http.post("/crm/v3/objects/contacts", content=b'{"a": }'), 400, "VALIDATION_ERROR"
+    )
+    assert body["message"].startswith("Invalid input JSON")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/crm/v3/objects/widgets"),
+        ("GET", "/crm/v3/objects/widgets/1"),
+        ("POST", "/crm/v3/objects/widgets/search"),
+        ("POST", "/crm/v3/objects/widgets/batch/read"),
+        ("GET", "/crm/v3/properties/widgets"),
+        ("GET", "/crm/v4/objects/widgets/1/associations/contacts"),
+    ],
+)
+def test_unknown_object_types_are_400(http, method, path):
+    response = http.request(method, path, json={"inputs": []})
+    body = assert_hubspot_error(response, 400, "VALIDATION_ERROR")
+    assert "widgets" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/crm/v3/nothing-here", 404),
+        ("GET", "/", 404),
+        ("POST", "/crm/v3/objects/contacts/1", 405),
+        ("PUT", "/crm/v3/objects/contacts", 405),
+        ("GET", "/_sandbox/nothing", 404),
+    ],
+)
+def test_unknown_paths_and_methods(http, method, path, status):
+    assert_hubspot_error(http.request(method, path), status)
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dGVzdA=="}]
+)
+def test_authentication(hubspot, headers):
+    response = httpx.get(f"{hubspot.url}/crm/v3/objects/contacts", headers=headers)
+    body = assert_hubspot_error(response, 401, "INVALID_AUTHENTICATION")
+    assert body["message"].startswith("Authentication credentials not found")
+    assert hubspot.stats()["byStatus"] == {"401": 1}
+
+
+def test_sdk_raises_on_bad_token(hubspot):
+    from hubspot import HubSpot
+    from hubspot.crm.contacts.exceptions import UnauthorizedException
+
+    client = HubSpot(access_token="wrong", host=hubspot.url)
+    with pytest.raises(UnauthorizedException):
+        client.crm.contacts.basic_api.get_page()
+
+
+def test_correlation_id_header_matches_error_body(http):
+    response = http.get("/crm/v3/objects/contacts/424242")
+    assert response.headers["X-HubSpot-Correlation-Id"] == response.json()["correlationId"]
+
+
+@pytest.mark.parametrize("params", [{"limit": "ten"}, {"limit": 0}, {"archived": "maybe"}])
+def test_bad_query_parameters(http, params):
+    assert_hubspot_error(http.get("/crm/v3/objects/contacts", params=params), 400, "VALIDATION_ERROR")
