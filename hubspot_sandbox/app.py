@@ -1,10 +1,10 @@
 """The ASGI application: Starlette routes behind a gate that does what HubSpot's edge does.
 
-For every API call (anything outside ``/_sandbox/``) the gate, in order: checks the bearer token (401),
-counts the call against the rate windows (429 with ``policyName``), applies any injected fault, then lets the
-route answer; it adds the correlation and rate-limit headers and records the call in the stats under its
-path template. Errors from routes are turned into HubSpot-shaped bodies by the exception handlers, so no
-framework default page (or bare 500) ever reaches a client.
+For every API call (anything outside ``/_sandbox/``) the gate, in order: refuses over-long URLs (414),
+checks the bearer token (401), counts the call against the rate windows (429 with ``policyName``), applies
+any injected fault, then lets the route answer; it adds the correlation and rate-limit headers and records
+the call in the stats under its path template. Errors from routes are turned into HubSpot-shaped bodies
+by the exception handlers, so no framework default page (or bare 500) ever reaches a client.
 """
 
 from __future__ import annotations
@@ -118,6 +118,14 @@ class ApiGate:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
+        url_bytes = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+        if url_bytes > sandbox.max_url_bytes:
+            error = ApiError(
+                414, "VALIDATION_ERROR", f"URI Too Long ({url_bytes} bytes): use batch read or search."
+            )
+            await self._answer(send_with_headers, 414, error.body(correlation_id))
+            sandbox.stats.record(endpoint, 414)
+            return
         token = _bearer_token(scope)
         if token is None or token != sandbox.token:
             await self._answer(send_with_headers, 401, unauthorized().body(correlation_id))

@@ -61,6 +61,16 @@ def batch_inputs(body: dict[str, Any], limit: int = MAX_BATCH_INPUTS) -> list[An
     return inputs
 
 
+def string_list(body: dict[str, Any], key: str) -> list[str] | None:
+    """An optional array-of-strings field of a JSON body."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise validation_error(f"Invalid input JSON: `{key}` must be an array of strings")
+    return value
+
+
 def query_list(request: Request, name: str) -> list[str] | None:
     """A repeated or comma-separated array parameter (HubSpot accepts both)."""
     raw = request.query_params.getlist(name)

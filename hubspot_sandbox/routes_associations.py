@@ -266,7 +266,15 @@ async def batch_archive_labels(request: Request) -> Response:
     return no_content()
 
 
+async def list_labels(request: Request) -> Response:
+    """The association types defined between two object types (HubSpot-defined only: no custom labels)."""
+    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    specs = [t for t in TYPES_BY_ID.values() if (t.from_type, t.to_type) == (from_type, to_type)]
+    return json_response({"results": [type_spec(t.type_id) for t in sorted(specs, key=lambda t: t.type_id)]})
+
+
 ROUTES = [
+    Route("/crm/v4/associations/{fromObjectType}/{toObjectType}/labels", list_labels, methods=["GET"]),
     Route(
         "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}",
         list_record_associations,

@@ -23,6 +23,7 @@ from hubspot_sandbox.http_util import (
     no_content,
     query_bool,
     sandbox_of,
+    string_list,
 )
 from hubspot_sandbox.records import ObjectTable
 from hubspot_sandbox.serialize import record_json, selected_properties
@@ -72,12 +73,9 @@ async def batch_read(request: Request) -> Response:
     table = _table(request)
     body = await json_object(request)
     inputs = batch_inputs(body)
-    names = selected_properties(table, body.get("properties") or None)
-    history_names = (
-        selected_properties(table, body["propertiesWithHistory"])
-        if body.get("propertiesWithHistory")
-        else None
-    )
+    names = selected_properties(table, string_list(body, "properties"))
+    history = string_list(body, "propertiesWithHistory")
+    history_names = selected_properties(table, history) if history else None
     id_property = body.get("idProperty")
     archived = query_bool(request, "archived")
     results, missing = [], []

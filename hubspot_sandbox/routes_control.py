@@ -5,7 +5,9 @@ It is not part of HubSpot: it needs no token, is never rate limited, faulted or 
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,18 +21,34 @@ from hubspot_sandbox.state import apply_config, describe_config
 from hubspot_sandbox.values import validate_properties
 
 MAX_TOUCH = 2_000_000
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def control_endpoint(handler: Handler) -> Handler:
+    """Control bodies are loosely typed JSON: a value of the wrong type is the caller's 400, not a 500."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (TypeError, ValueError, AttributeError, KeyError) as problem:
+            raise validation_error(f"Invalid control request: {type(problem).__name__}: {problem}") from None
+
+    return guarded
 
 
 async def _optional_object(request: Request) -> dict:
     return await json_object(request) if (await request.body()).strip() else {}
 
 
+@control_endpoint
 async def health(request: Request) -> Response:
     sandbox = sandbox_of(request)
     counts = {name: len(table.live) for name, table in sandbox.tables.items()}
     return json_response({"status": "ok", "records": counts})
 
 
+@control_endpoint
 async def reset(request: Request) -> Response:
     sandbox = sandbox_of(request)
     sandbox.reset()
@@ -40,6 +58,7 @@ async def reset(request: Request) -> Response:
     return json_response({"status": "reset"})
 
 
+@control_endpoint
 async def seed_data(request: Request) -> Response:
     return await _seed_with(request, await json_object(request))
 
@@ -60,6 +79,7 @@ async def _seed_with(request: Request, body: object) -> Response:
     return json_response(result)
 
 
+@control_endpoint
 async def faults(request: Request) -> Response:
     injector = sandbox_of(request).faults
     if request.method == "PUT":
@@ -69,6 +89,7 @@ async def faults(request: Request) -> Response:
     return json_response(injector.describe())
 
 
+@control_endpoint
 async def limits(request: Request) -> Response:
     limiter = sandbox_of(request).limiter
     if request.method == "PUT":
@@ -76,6 +97,7 @@ async def limits(request: Request) -> Response:
     return json_response(limiter.describe())
 
 
+@control_endpoint
 async def config(request: Request) -> Response:
     sandbox = sandbox_of(request)
     if request.method == "PUT":
@@ -83,6 +105,7 @@ async def config(request: Request) -> Response:
     return json_response(describe_config(sandbox))
 
 
+@control_endpoint
 async def bulk_touch(request: Request) -> Response:
     """Give N records one identical last-modified millisecond, as a HubSpot bulk import does.
 
@@ -118,6 +141,7 @@ async def bulk_touch(request: Request) -> Response:
     )
 
 
+@control_endpoint
 async def stats(request: Request) -> Response:
     counters = sandbox_of(request).stats
     if request.method == "DELETE":

@@ -6,13 +6,16 @@ longer fit the new type, which is exactly the drift it has to survive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from hubspot_sandbox.clock import now_ms
-from hubspot_sandbox.errors import ApiError
+from hubspot_sandbox.errors import ApiError, validation_error
 from hubspot_sandbox.http_util import json_object, json_response, no_content, query_bool, sandbox_of
+from hubspot_sandbox.properties import PropertyDef
 from hubspot_sandbox.records import ObjectTable
 
 
@@ -37,9 +40,17 @@ async def get_property(request: Request) -> Response:
     return json_response(registry.require(name).to_json())
 
 
+def _typed(action: Callable[[], PropertyDef]) -> PropertyDef:
+    try:
+        return action()
+    except (TypeError, ValueError) as problem:
+        raise validation_error(f"Invalid input JSON: {problem}") from None
+
+
 async def create_property(request: Request) -> Response:
     table = _table(request)
-    definition = table.registry.create(await json_object(request), now_ms())
+    body = await json_object(request)
+    definition = _typed(lambda: table.registry.create(body, now_ms()))
     if definition.has_unique_value:
         table.clear_unique_index()
     return json_response(definition.to_json(), 201)
@@ -47,9 +58,8 @@ async def create_property(request: Request) -> Response:
 
 async def update_property(request: Request) -> Response:
     table = _table(request)
-    definition = table.registry.update(
-        request.path_params["propertyName"], await json_object(request), now_ms()
-    )
+    body = await json_object(request)
+    definition = _typed(lambda: table.registry.update(request.path_params["propertyName"], body, now_ms()))
     return json_response(definition.to_json())
 
 

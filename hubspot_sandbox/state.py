@@ -21,6 +21,7 @@ from hubspot_sandbox.search_index import SearchIndex
 from hubspot_sandbox.stats import RequestStats
 
 FIRST_ID = 1001
+DEFAULT_MAX_URL_BYTES = 8192
 
 
 class Sandbox:
@@ -33,6 +34,8 @@ class Sandbox:
         self.search_lag_ms = search_lag_ms
         # HubSpot may give the survivor of a merge a new id; off by default, settable via /_sandbox/config.
         self.merge_assigns_new_id = False
+        # HubSpot answers 414 to very long URLs (long `properties` lists); its exact limit is undocumented.
+        self.max_url_bytes = DEFAULT_MAX_URL_BYTES
         self.tables: dict[str, ObjectTable] = {}
         self.associations = AssociationStore()
         self._next_id = FIRST_ID
@@ -170,6 +173,7 @@ def describe_config(sandbox: Sandbox) -> dict[str, Any]:
     return {
         "searchLagMs": sandbox.search_lag_ms,
         "mergeAssignsNewId": sandbox.merge_assigns_new_id,
+        "maxUrlBytes": sandbox.max_url_bytes,
         "searchFilterGroupsMax": limits.max_groups,
         "searchFiltersPerGroupMax": limits.max_filters_per_group,
         "searchFiltersMax": limits.max_filters_total,
@@ -182,6 +186,8 @@ def apply_config(sandbox: Sandbox, body: dict[str, Any]) -> None:
             sandbox.set_search_lag(int(body["searchLagMs"]))
         if "mergeAssignsNewId" in body:
             sandbox.merge_assigns_new_id = bool(body["mergeAssignsNewId"])
+        if "maxUrlBytes" in body:
+            sandbox.max_url_bytes = int(body["maxUrlBytes"])
         limits = sandbox.search_limits
         limits.max_groups = int(body.get("searchFilterGroupsMax", limits.max_groups))
         limits.max_filters_per_group = int(body.get("searchFiltersPerGroupMax", limits.max_filters_per_group))

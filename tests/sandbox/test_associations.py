@@ -192,3 +192,8 @@ def test_merge_companies_and_refusals(sdk, http, records):
         ),
         404,
     )
+
+
+def test_association_labels_between_types(sdk):
+    labels = sdk.crm.associations.v4.schema.definitions_api.get_all("contacts", "companies").results
+    assert {(label.type_id, label.label) for label in labels} == {(1, "Primary"), (279, None)}

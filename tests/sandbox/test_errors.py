@@ -100,3 +100,71 @@ def test_correlation_id_header_matches_error_body(http):
 @pytest.mark.parametrize("params", [{"limit": "ten"}, {"limit": 0}, {"archived": "maybe"}])
 def test_bad_query_parameters(http, params):
     assert_hubspot_error(http.get("/crm/v3/objects/contacts", params=params), 400, "VALIDATION_ERROR")
+
+
+def test_very_long_property_lists_in_the_url_are_414(http):
+    properties = ",".join(f"property_number_{i}" for i in range(600))
+    assert_hubspot_error(http.get("/crm/v3/objects/contacts", params={"properties": properties}), 414)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("limits", {"tiers": {"starter": {"burst_max": "many"}}}),
+        ("limits", {"tiers": ["starter"]}),
+        ("seed", {"contacts": 1, "seed": "abc"}),
+        ("bulk-touch", {"objectType": "contacts", "ids": 5}),
+        ("config", {"searchLagMs": "soon"}),
+    ],
+)
+def test_mistyped_control_requests_are_400(hubspot, path, body):
+    method = "POST" if path in ("seed", "bulk-touch") else "PUT"
+    assert_hubspot_error(
+        httpx.request(method, f"{hubspot.url}/_sandbox/{path}", json=body), 400, "VALIDATION_ERROR"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/crm/v3/objects/contacts/batch/read", {"inputs": [], "properties": "email"}),
+        (
+            "POST",
+            "/crm/v3/properties/contacts",
+            {
+                "name": "x",
+                "label": "X",
+                "type": "string",
+                "fieldType": "text",
+                "groupName": "g",
+                "displayOrder": "first",
+            },
+        ),
+        (
+            "PATCH",
+            "/crm/v3/properties/contacts/customer_tier",
+            {"options": [{"value": "a", "displayOrder": "x"}]},
+        ),
+        ("POST", "/crm/v3/objects/contacts/search", {"sorts": [{"propertyName": 5}]}),
+        (
+            "POST",
+            "/crm/v3/objects/contacts/search",
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "usage_score", "operator": "GT", "value": "lots"}]}
+                ]
+            },
+        ),
+        (
+            "POST",
+            "/crm/v3/objects/contacts/search",
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "lastmodifieddate", "operator": "GT", "value": "then"}]}
+                ]
+            },
+        ),
+    ],
+)
+def test_wrong_types_inside_bodies_are_400(http, method, path, body):
+    assert_hubspot_error(http.request(method, path, json=body), 400, "VALIDATION_ERROR")

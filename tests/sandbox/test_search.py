@@ -250,3 +250,20 @@ def test_index_lag_hides_fresh_writes_until_it_passes(hubspot, sdk, http):
 def test_free_text_query(http, people):
     response = http.post(SEARCH, json={"query": "bletchley"}).json()
     assert [r["id"] for r in response["results"]] == [people["alan"]]
+
+
+@pytest.mark.parametrize("object_type", ["companies", "deals", "tickets", "line_items"])
+def test_sdk_search_for_every_other_type_uses_hs_lastmodifieddate(hubspot, sdk, object_type):
+    hubspot.seed(**{object_type: 30}, associations=False)
+    request = PublicObjectSearchRequest(
+        filter_groups=[
+            {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": "0"}]}
+        ],
+        sorts=[{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}],
+        limit=10,
+    )
+    page = sdk.crm.objects.search_api.do_search(object_type, public_object_search_request=request)
+    assert page.total == 30
+    assert page.paging.next.after == "10"
+    stamps = [r.updated_at for r in page.results]
+    assert stamps == sorted(stamps, reverse=True)
