@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from hubspot_sync import INCLUDE_DIR
 from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 
 CONFIG_ENV_VAR = "HUBSPOT_SYNC_CONFIG"
 DEFAULT_CONFIG_PATH = INCLUDE_DIR / "config" / "sync.yaml"
@@ -103,6 +104,7 @@ class SyncConfig(_Strict):
     dag_defaults: DagDefaults = DagDefaults()
     thresholds: Thresholds = Thresholds()
     objects: dict[ObjectTypeName, ObjectConfig]
+    models: dict[str, ReverseEtlModel] = Field(default_factory=dict)
 
     def enabled_objects(self) -> list[str]:
         """Enabled object types in registry order (companies before the objects that reference them)."""

@@ -1,0 +1,1 @@
+DELETE FROM hubspot_sync.push_preview WHERE model = %(model)s

@@ -1,0 +1,84 @@
+"""A reverse-ETL model as declared under `models:` in include/config/sync.yaml.
+
+Kept apart from `hubspot_sync.config` (which embeds it) so that the engine can be read and tested without
+the rest of the configuration. Validation here only needs local files; whether the mapped properties exist
+and are writable in HubSpot is checked at run time, against the account's live definitions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from hubspot_sync import SQL_DIR
+
+MODELS_SQL_DIR = SQL_DIR / "reverse_etl"
+# The key property that means "the HubSpot record id" rather than a unique property.
+RECORD_ID = "id"
+
+ObjectTypeName = Literal["companies", "contacts", "deals", "tickets", "line_items"]
+PropertyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,99}$")]
+# A column of the model query's result (PostgreSQL folds unquoted names to lower case).
+ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+SqlFile = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)*\.sql$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatchKey(_Strict):
+    """How a query row finds its HubSpot record: a query column and the property it holds."""
+
+    column: ColumnName
+    # `id` (the HubSpot record id) or a property with unique values, such as a contact's `email`.
+    property: PropertyName = RECORD_ID
+
+
+class ReverseEtlModel(_Strict):
+    """One query whose rows become property values on HubSpot records."""
+
+    enabled: bool = True
+    description: str = ""
+    # Path under include/sql/reverse_etl/, e.g. models/contact_usage_score.sql.
+    sql: SqlFile
+    object_type: ObjectTypeName
+    key: MatchKey
+    # `update` touches existing records only; `upsert` creates a record when the key matches none.
+    mode: Literal["update", "upsert"] = "update"
+    # Query column -> HubSpot property it is written to.
+    properties: dict[ColumnName, PropertyName] = Field(min_length=1)
+    # What happens to a record whose row leaves the query: `keep` its values, or `clear` them in HubSpot.
+    on_leave: Literal["keep", "clear"] = "keep"
+    # A value HubSpot refused this many times in a row is held back until the model's value changes.
+    max_attempts: int = Field(3, ge=1, le=100)
+
+    @property
+    def sql_path(self) -> Path:
+        return MODELS_SQL_DIR / self.sql
+
+    @field_validator("sql")
+    @classmethod
+    def _file_exists(cls, sql: str) -> str:
+        if not (MODELS_SQL_DIR / sql).is_file():
+            raise ValueError(f"no such file {MODELS_SQL_DIR / sql}; create it or fix the path")
+        return sql
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReverseEtlModel:
+        if self.mode == "upsert" and self.key.property == RECORD_ID:
+            raise ValueError(
+                "mode upsert needs key.property to be a unique property (such as email): "
+                "a HubSpot id cannot create a record"
+            )
+        targets = list(self.properties.values())
+        repeated = sorted({name for name in targets if targets.count(name) > 1})
+        if repeated:
+            raise ValueError(f"two columns map to the same property: {', '.join(repeated)}")
+        if self.key.property in targets:
+            raise ValueError(f"property {self.key.property} is the match key; do not map a column to it")
+        if self.key.column in self.properties:
+            raise ValueError(f"column {self.key.column} is the match key; do not map it to a property")
+        return self

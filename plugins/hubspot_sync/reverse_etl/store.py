@@ -1,0 +1,211 @@
+"""Warehouse reads and writes of the reverse ETL; every statement lives in include/sql/reverse_etl.
+
+Not responsible for deciding what to send (diff.py) or talking to HubSpot (the hook).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from hubspot_sync.reverse_etl.diff import Change, PushState
+from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
+from hubspot_sync.reverse_etl.responses import InputError
+from hubspot_sync.reverse_etl.values import InvalidValue, canonical, match_key
+from hubspot_sync.run_metrics import Reject, RunInfo
+from hubspot_sync.sql import load_sql
+
+FETCH_ROWS = 5_000
+
+
+class ModelError(RuntimeError):
+    """The model itself is broken (query, columns, keys, mapping): its task fails, other models run on."""
+
+
+@dataclass
+class ModelRows:
+    rows: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> property -> canonical value
+    read: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def read_model(conn: psycopg.Connection, name: str, model: ReverseEtlModel) -> ModelRows:
+    """Run the model query and canonicalise its rows; a row that cannot be keyed or read is rejected."""
+    where = f"model {name} ({model.sql_path})"
+    try:
+        query = model.sql_path.read_text()
+    except OSError as error:
+        raise ModelError(f"{where}: cannot read the query file: {error}") from None
+    result = ModelRows()
+    duplicates = 0
+    try:
+        with conn.transaction(), conn.cursor(name=f"reverse_etl_{name}") as cursor:
+            cursor.itersize = FETCH_ROWS
+            cursor.execute(query)
+            columns = [column.name for column in cursor.description or []]
+            _check_columns(where, columns, model)
+            key_index = columns.index(model.key.column)
+            value_indexes = [(columns.index(column), prop) for column, prop in model.properties.items()]
+            for row in cursor:
+                result.read += 1
+                key_or_reject = _row(row, key_index, value_indexes, model)
+                if isinstance(key_or_reject, Reject):
+                    result.rejects.append(key_or_reject)
+                    continue
+                key, values = key_or_reject
+                if key in result.rows:
+                    duplicates += 1
+                result.rows[key] = values
+    except psycopg.Error as error:
+        raise ModelError(f"{where}: the query failed in PostgreSQL: {str(error).strip()}") from None
+    if duplicates:
+        raise ModelError(
+            f"{where}: {duplicates} rows repeat a key already returned in column {model.key.column} "
+            f"(compared as {model.key.property}); make the query return one row per key"
+        )
+    return result
+
+
+def _check_columns(where: str, columns: list[str], model: ReverseEtlModel) -> None:
+    missing = [column for column in [model.key.column, *model.properties] if column not in columns]
+    if missing:
+        raise ModelError(
+            f"{where}: the query returns no column {', '.join(missing)}; "
+            f"it returns {', '.join(columns) or 'no columns'}"
+        )
+
+
+def _row(
+    row: tuple, key_index: int, value_indexes: list[tuple[int, str]], model: ReverseEtlModel
+) -> tuple[str, dict[str, str]] | Reject:
+    try:
+        key = match_key(row[key_index], model.key.property)
+    except InvalidValue as invalid:
+        return Reject(model.object_type, None, model.key.column, str(invalid))
+    values = {}
+    for index, prop in value_indexes:
+        try:
+            values[prop] = canonical(row[index])
+        except InvalidValue as invalid:
+            return Reject(model.object_type, key, prop, str(invalid))
+    return key, values
+
+
+def load_state(conn: psycopg.Connection, name: str) -> dict[str, PushState]:
+    with conn.cursor() as cursor:
+        cursor.execute(load_sql("reverse_etl/state/select"), {"model": name})
+        state = {
+            key: PushState(pushed, failed_values, failed_attempts)
+            for key, pushed, failed_values, failed_attempts in cursor
+        }
+    conn.commit()
+    return state
+
+
+def record_batch(
+    conn: psycopg.Connection,
+    name: str,
+    model: ReverseEtlModel,
+    run: RunInfo,
+    sent: list[tuple[Change, dict[str, str]]],
+    failed: dict[str, InputError],
+) -> None:
+    """In one transaction: push state and audit rows for every input of one answered batch."""
+    successes, failures, audit = [], [], []
+    for change, wire in sent:
+        problem = failed.get(change.key)
+        params = {
+            "model": name,
+            "record_key": change.key,
+            "object_type": model.object_type,
+            "values": Jsonb(change.values),
+        }
+        if problem is None:
+            successes.append(params)
+        else:
+            failures.append(
+                {
+                    **params,
+                    "category": problem.category,
+                    "reason": problem.reason,
+                    "correlation_id": problem.correlation_id,
+                }
+            )
+        for prop, value in wire.items():
+            audit.append(
+                (
+                    name,
+                    model.object_type,
+                    change.key,
+                    prop,
+                    value,
+                    change.previous.get(prop),
+                    change.operation,
+                    "failed" if problem else "success",
+                    problem.category if problem else None,
+                    problem.reason if problem else None,
+                    problem.correlation_id if problem else None,
+                    run.dag_id,
+                    run.run_id,
+                    run.task_id,
+                    run.try_number,
+                )
+            )
+    with conn.transaction(), conn.cursor() as cursor:
+        if successes:
+            cursor.executemany(load_sql("reverse_etl/state/record_success"), successes)
+        if failures:
+            cursor.executemany(load_sql("reverse_etl/state/record_failure"), failures)
+        with cursor.copy(load_sql("reverse_etl/audit/copy")) as copy:
+            for row in audit:
+                copy.write_row(row)
+
+
+def store_preview(
+    conn: psycopg.Connection,
+    name: str,
+    run: RunInfo,
+    changes: list[tuple[Change, dict[str, str]]],
+    rejects: list[Reject],
+) -> None:
+    with conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(load_sql("reverse_etl/preview/delete"), {"model": name})
+        with cursor.copy(load_sql("reverse_etl/preview/copy")) as copy:
+            for change, wire in changes:
+                for prop, value in wire.items():
+                    previous = change.previous.get(prop)
+                    copy.write_row(
+                        (name, change.key, prop, value, previous, change.operation, None, run.run_id)
+                    )
+            for reject in rejects:
+                copy.write_row(
+                    (name, reject.record_id, reject.field, None, None, "reject", reject.reason, run.run_id)
+                )
+
+
+def cache_definitions(conn: psycopg.Connection, object_type: str, raw: list[dict[str, Any]]) -> None:
+    with conn.transaction():
+        conn.execute(
+            load_sql("reverse_etl/properties/cache_upsert"),
+            {"object_type": object_type, "definitions": Jsonb(raw)},
+        )
+
+
+def cached_definitions(conn: psycopg.Connection, object_type: str) -> list[dict[str, Any]] | None:
+    query = load_sql("reverse_etl/properties/cache_select")
+    row = conn.execute(query, {"object_type": object_type}).fetchone()
+    conn.commit()
+    if row is None:
+        return None
+    definitions = row[0]
+    return json.loads(definitions) if isinstance(definitions, str) else definitions
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,409 @@
+"""Reverse ETL against the sandbox over HTTP and a real PostgreSQL: end states on both sides."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from hubspot_sync.config import load_config
+from hubspot_sync.hooks.hubspot import HubSpotHook
+from hubspot_sync.migrations import apply_migrations
+from hubspot_sync.reverse_etl import model_config
+from hubspot_sync.reverse_etl.engine import Settings, push_model
+from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
+from hubspot_sync.reverse_etl.store import ModelError
+from hubspot_sync.run_metrics import RunInfo
+
+pytestmark = pytest.mark.integration
+
+BATCH_UPSERT = "POST /crm/v3/objects/{objectType}/batch/upsert"
+BATCH_UPDATE = "POST /crm/v3/objects/{objectType}/batch/update"
+USAGE = load_config().models["contact_usage_score"]
+
+
+@pytest.fixture
+def db(warehouse: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(warehouse) as conn:
+        apply_migrations(conn)
+        conn.autocommit = False
+        conn.execute(
+            "CREATE SCHEMA app; CREATE TABLE app.product_usage (email text PRIMARY KEY, "
+            "events_30d integer NOT NULL, active_days_30d integer NOT NULL, last_seen_at timestamptz)"
+        )
+        conn.commit()
+        yield conn
+
+
+@pytest.fixture
+def sandbox(hubspot, monkeypatch):
+    """The sandbox, with a connection whose rate budget is far above what a test sends."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": hubspot.url,
+                "password": hubspot.token,
+                "extra": {"requests_per_10s": 100_000},
+            }
+        ),
+    )
+    return hubspot
+
+
+class Pusher:
+    """Runs one model the way the operator does: a fresh hook per run, budget in the warehouse."""
+
+    def __init__(self, conn: psycopg.Connection, url: str) -> None:
+        self.conn, self.url, self.runs = conn, url, 0
+
+    def __call__(self, name: str, model: ReverseEtlModel, **settings):
+        self.runs += 1
+        with ExitStack() as stack:
+            hook = HubSpotHook(budget_conn_factory=lambda: stack.enter_context(psycopg.connect(self.url)))
+            run = RunInfo("hubspot_reverse_etl", f"run_{self.runs}", f"push_{name}")
+            summary = push_model(self.conn, hook, name, model, run, Settings(**settings))
+        return summary
+
+
+@pytest.fixture
+def push(db, warehouse) -> Pusher:
+    return Pusher(db, warehouse)
+
+
+def usage_rows(conn: psycopg.Connection, count: int, *, start: int = 0, events: int = 10) -> None:
+    conn.execute(
+        "INSERT INTO app.product_usage SELECT 'user' || n || '@example.com', %s::int, n %% 31, "
+        "timestamptz '2026-03-01 12:00:00+00' + n * interval '1 minute' "
+        "FROM generate_series(%s::int, %s::int) AS n "
+        "ON CONFLICT (email) DO UPDATE SET events_30d = EXCLUDED.events_30d",
+        (events, start, start + count - 1),
+    )
+    conn.commit()
+
+
+def contact_values(hubspot, email: str) -> dict[str, str]:
+    record = hubspot.sandbox.table("contacts").find(email, "email")
+    assert record is not None, f"no contact {email} in the sandbox"
+    return record.props
+
+
+def expected_score(events: int, n: int) -> str:
+    import math
+
+    return str(min(100, round((n % 31) * 2.5 + math.log(1 + events) * 5)))
+
+
+def batch_calls(hubspot, endpoint: str) -> int:
+    return hubspot.stats()["byEndpoint"].get(endpoint, 0)
+
+
+def test_first_push_no_change_then_250_changes(push, db, sandbox):
+    usage_rows(db, 10_000)
+
+    first = push("contact_usage_score", USAGE)
+
+    assert batch_calls(sandbox, BATCH_UPSERT) == 100
+    assert first.records_written == 10_000
+    assert len(sandbox.sandbox.table("contacts").live) == 10_000
+    for n in (0, 4_321, 9_999):
+        props = contact_values(sandbox, f"user{n}@example.com")
+        assert props["usage_score"] == expected_score(10, n)
+        assert props["last_login_at"].startswith("2026-03-0")
+    audited = db.execute(
+        "SELECT count(*), count(DISTINCT record_key) FROM hubspot_sync.push_audit WHERE outcome = 'success'"
+    ).fetchone()
+    assert audited == (20_000, 10_000)  # two properties per record
+
+    sandbox.reset_stats()
+    second = push("contact_usage_score", USAGE)
+    assert sandbox.stats()["total"] == 0
+    assert second.api_calls == 0
+    assert second.details["unchanged"] == 10_000
+
+    db.execute("UPDATE app.product_usage SET events_30d = 400 WHERE email ~ '^user1?[0-9]{1,2}@'")
+    db.commit()
+    changed = db.execute("SELECT count(*) FROM app.product_usage WHERE events_30d = 400").fetchone()[0]
+    assert changed == 200  # user0..99 and user100..199
+    db.execute("UPDATE app.product_usage SET events_30d = 400 WHERE email ~ '^user2[0-4][0-9]@'")
+    db.commit()
+    third = push("contact_usage_score", USAGE)
+    assert batch_calls(sandbox, BATCH_UPSERT) == 3
+    assert third.records_written == 250
+    assert contact_values(sandbox, "user249@example.com")["usage_score"] == expected_score(400, 249)
+    previous = db.execute(
+        "SELECT new_value, previous_value FROM hubspot_sync.push_audit "
+        "WHERE record_key = 'user249@example.com' AND property = 'usage_score' ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    assert previous == (expected_score(400, 249), expected_score(10, 249))
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private include/sql/reverse_etl for models written by the test."""
+    monkeypatch.setattr(model_config, "MODELS_SQL_DIR", tmp_path)
+    return tmp_path
+
+
+def make_model(models_dir: Path, sql: str, **fields) -> ReverseEtlModel:
+    (models_dir / "model.sql").write_text(sql)
+    return ReverseEtlModel.model_validate({"sql": "model.sql", "object_type": "contacts", **fields})
+
+
+PROFILE = {
+    "key": {"column": "email", "property": "email"},
+    "mode": "upsert",
+    "properties": {"tier": "customer_tier", "vip": "is_vip", "signup": "signup_date", "score": "usage_score"},
+}
+
+
+def test_invalid_rows_are_rejected_with_reasons_while_neighbours_are_pushed(push, db, sandbox, models_dir):
+    db.execute(
+        "CREATE TABLE app.profiles (email text, tier text, vip boolean, signup timestamptz, score numeric);"
+        "INSERT INTO app.profiles SELECT 'p' || n || '@example.com', 'gold', n % 2 = 0, "
+        "timestamptz '2025-06-01 00:00:00+00', n * 1.5 FROM generate_series(1, 100) AS n;"
+        "INSERT INTO app.profiles VALUES "
+        "('not-an-email', 'gold', true, '2025-06-01 00:00+00', 1), "
+        "('bad-tier@example.com', 'diamond', true, '2025-06-01 00:00+00', 1), "
+        "('bad-date@example.com', 'gold', true, '2025-06-01 10:30+00', 1)"
+    )
+    db.commit()
+    model = make_model(models_dir, "SELECT * FROM app.profiles", **PROFILE)
+
+    summary = push("profiles", model)
+
+    assert summary.records_read == 103
+    assert summary.records_written == 100
+    assert summary.records_rejected == 3
+    assert contact_values(sandbox, "p7@example.com")["usage_score"] == "10.5"
+    assert contact_values(sandbox, "p7@example.com")["signup_date"] == "2025-06-01"
+    assert contact_values(sandbox, "p8@example.com")["is_vip"] == "true"
+    contacts = sandbox.sandbox.table("contacts")
+    assert contacts.find("bad-tier@example.com", "email") is None
+    assert contacts.find("bad-date@example.com", "email") is None
+    rejects = db.execute(
+        "SELECT record_id, field, reason FROM hubspot_sync.rejects ORDER BY field"
+    ).fetchall()
+    assert [(record, field) for record, field, _ in rejects] == [
+        ("bad-tier@example.com", "customer_tier"),
+        (None, "email"),
+        ("bad-date@example.com", "signup_date"),
+    ]
+    assert "bronze, gold, platinum, silver" in rejects[0][2]
+    assert "not a valid email" in rejects[1][2]
+    assert "UTC midnight" in rejects[2][2]
+    assert not any("diamond" in reason or "not-an-email" in reason for _, _, reason in rejects)
+
+
+def test_207_failures_are_recorded_then_retried_and_succeed_next_run(push, db, sandbox, models_dir):
+    with sandbox.http() as http:
+        for start in (0, 100):
+            inputs = [{"properties": {"email": f"user{n}@example.com"}} for n in range(start, start + 75)]
+            http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": inputs}).raise_for_status()
+    usage_rows(db, 200)  # user0..199: 150 exist in HubSpot, 50 (75..99, 175..199) do not
+    model = make_model(
+        models_dir,
+        "SELECT email, events_30d AS score FROM app.product_usage",
+        key={"column": "email", "property": "email"},
+        mode="update",
+        properties={"score": "usage_score"},
+    )
+
+    with pytest.raises(ModelError, match=r"50 of 200 records were refused by HubSpot.*push_state"):
+        push("usage_update", model)
+
+    assert batch_calls(sandbox, BATCH_UPDATE) == 2
+    assert contact_values(sandbox, "user0@example.com")["usage_score"] == "10"
+    failed = db.execute(
+        "SELECT record_key, last_error_category, last_correlation_id FROM hubspot_sync.push_state "
+        "WHERE failed_attempts = 1 ORDER BY record_key"
+    ).fetchall()
+    assert len(failed) == 50
+    assert {category for _, category, _ in failed} == {"OBJECT_NOT_FOUND"}
+    assert all(correlation for _, _, correlation in failed)
+    outcomes = dict(
+        db.execute("SELECT outcome, count(*) FROM hubspot_sync.push_audit GROUP BY outcome").fetchall()
+    )
+    assert outcomes == {"success": 150, "failed": 50}
+
+    with sandbox.http() as http:
+        inputs = [{"properties": {"email": key}} for key, _, _ in failed]
+        http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": inputs}).raise_for_status()
+    sandbox.reset_stats()
+    retried = push("usage_update", model)
+
+    assert batch_calls(sandbox, BATCH_UPDATE) == 1
+    assert retried.records_written == 50
+    assert contact_values(sandbox, "user199@example.com")["usage_score"] == "10"
+    state = db.execute(
+        "SELECT count(*) FILTER (WHERE pushed ->> 'usage_score' = '10'), "
+        "count(*) FILTER (WHERE failed_attempts > 0) FROM hubspot_sync.push_state"
+    ).fetchone()
+    assert state == (200, 0)
+
+
+def test_value_refused_max_attempts_times_is_held_until_it_changes(push, db, sandbox, models_dir):
+    usage_rows(db, 3)
+    model = make_model(
+        models_dir,
+        "SELECT email, events_30d AS score FROM app.product_usage",
+        key={"column": "email", "property": "email"},
+        mode="update",
+        properties={"score": "usage_score"},
+        max_attempts=2,
+    )
+    for _ in range(2):
+        with pytest.raises(ModelError):
+            push("usage_update", model)
+    sandbox.reset_stats()
+    held = push("usage_update", model)
+    assert held.details["held"] == 3
+    assert sandbox.stats()["total"] == 0
+
+
+def test_budget_keeps_a_push_under_the_enforced_tier(push, db, hubspot, monkeypatch):
+    # The sandbox enforces 20 calls per rolling second; the budget (100 per 10 s at 90%) never bursts
+    # more than 14 in a second.
+    hubspot.set_limits(tier="starter", tiers={"starter": {"burst_max": 20, "burst_window_ms": 1000}})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+        json.dumps({"conn_type": "http", "host": hubspot.url, "password": hubspot.token}),
+    )
+    usage_rows(db, 3_000)
+
+    summary = push("contact_usage_score", USAGE)
+
+    stats = hubspot.stats()
+    assert stats["rateLimited"]["total"] == 0
+    assert "429" not in stats["byStatus"]
+    assert batch_calls(hubspot, BATCH_UPSERT) == 30
+    assert summary.rate_limited_calls == 0
+    assert len(hubspot.sandbox.table("contacts").live) == 3_000
+
+
+def test_dry_run_makes_no_calls_and_previews_exactly_what_the_next_run_sends(push, db, sandbox):
+    usage_rows(db, 1_000)
+    push("contact_usage_score", USAGE)
+    usage_rows(db, 150, events=300)  # user0..149 change their score
+    usage_rows(db, 5, start=5_000)  # five new users
+    sandbox.reset_stats()
+
+    preview = push("contact_usage_score", USAGE, dry_run=True)
+
+    assert sandbox.stats()["total"] == 0
+    assert preview.api_calls == 0
+    rows = db.execute(
+        "SELECT record_key, property, new_value, previous_value, action FROM hubspot_sync.push_preview"
+    ).fetchall()
+    by_key = {(key, prop): (new, old, action) for key, prop, new, old, action in rows}
+    assert len({key for key, _ in by_key}) == 155
+    assert by_key[("user3@example.com", "usage_score")] == (
+        expected_score(300, 3),
+        expected_score(10, 3),
+        "upsert",
+    )
+    assert ("user3@example.com", "last_login_at") not in by_key  # unchanged property
+    assert by_key[("user5000@example.com", "usage_score")][1] is None
+    assert db.execute("SELECT count(*) FROM hubspot_sync.push_audit").fetchone()[0] == 2_000
+    assert contact_values(sandbox, "user3@example.com")["usage_score"] == expected_score(10, 3)
+
+    real = push("contact_usage_score", USAGE)
+    assert batch_calls(sandbox, BATCH_UPSERT) == 2
+    sent = {
+        (key, prop, new)
+        for key, prop, new in db.execute(
+            "SELECT record_key, property, new_value FROM hubspot_sync.push_audit WHERE run_id = %s",
+            (f"run_{push.runs}",),
+        )
+    }
+    assert sent == {(key, prop, new) for (key, prop), (new, _, _) in by_key.items()}
+    assert real.records_written == 155
+
+
+def test_crash_mid_run_then_rerun_loses_nothing_and_resends_nothing_accepted(push, db, sandbox, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": sandbox.url,
+                "password": sandbox.token,
+                "extra": {"requests_per_10s": 100_000, "max_attempts": 2},
+            }
+        ),
+    )
+    usage_rows(db, 1_000)
+    sandbox.set_faults({"script": [{"endpoint": BATCH_UPSERT, "calls": [4, 5], "fault": 503}]})
+
+    with pytest.raises(Exception, match=r"failed 2 times"):
+        push("contact_usage_score", USAGE)
+    assert len(sandbox.sandbox.table("contacts").live) == 300
+    sandbox.clear_faults()
+    sandbox.reset_stats()
+
+    push("contact_usage_score", USAGE)
+
+    assert batch_calls(sandbox, BATCH_UPSERT) == 7
+    assert len(sandbox.sandbox.table("contacts").live) == 1_000
+    sends = db.execute(
+        "SELECT max(n), count(*) FROM (SELECT count(*) AS n FROM hubspot_sync.push_audit "
+        "WHERE property = 'usage_score' AND outcome = 'success' GROUP BY record_key) AS per_key"
+    ).fetchone()
+    assert sends == (1, 1_000)
+    statuses = db.execute("SELECT run_id, status FROM hubspot_sync.run_metrics ORDER BY run_id").fetchall()
+    assert statuses == [("run_1", "failed"), ("run_2", "success")]
+
+
+@pytest.mark.parametrize(
+    ("sql", "fields", "expected"),
+    [
+        ("SELECT email, nope FROM app.product_usage", {}, r"model.sql\): the query failed in PostgreSQL"),
+        (
+            "SELECT events_30d AS score FROM app.product_usage",
+            {},
+            r"model.sql\): the query returns no column email; it returns score",
+        ),
+        (
+            "SELECT upper(email) AS email, 1 AS score FROM app.product_usage UNION ALL "
+            "SELECT email, 2 FROM app.product_usage",
+            {},
+            r"5 rows repeat a key already returned in column email",
+        ),
+        (
+            "SELECT email, 1 AS score FROM app.product_usage",
+            {"properties": {"score": "no_such_property"}},
+            r"column score maps to property no_such_property, which does not exist",
+        ),
+        (
+            "SELECT email, 1 AS score FROM app.product_usage",
+            {"properties": {"score": "hs_object_id"}},
+            r"column score maps to property hs_object_id, which is read-only",
+        ),
+    ],
+    ids=["sql_error", "missing_column", "duplicate_keys", "unknown_property", "read_only_property"],
+)
+def test_broken_model_fails_naming_model_file_and_column(
+    push, db, sandbox, models_dir, sql, fields, expected
+):
+    usage_rows(db, 5)
+    spec = {
+        "key": {"column": "email", "property": "email"},
+        "mode": "upsert",
+        "properties": {"score": "usage_score"},
+        **fields,
+    }
+    model = make_model(models_dir, sql, **spec)
+
+    with pytest.raises(ModelError, match=r"model broken \(.*" + expected):
+        push("broken", model)
+
+    assert len(sandbox.sandbox.table("contacts").live) == 0
+    status = db.execute(
+        "SELECT status FROM hubspot_sync.run_metrics WHERE task_id = 'push_broken'"
+    ).fetchone()
+    assert status == ("failed",)
