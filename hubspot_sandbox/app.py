@@ -157,8 +157,10 @@ class ApiGate:
                 await self._answer(send_with_headers, fault.status, body)
                 sandbox.stats.record(endpoint, fault.status, fault.policy if fault.status == 429 else None)
                 return
-        await self.app(scope, receive, send_with_headers)
-        sandbox.stats.record(endpoint, status_seen.get("status", 500))
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            sandbox.stats.record(endpoint, status_seen.get("status", 500))
 
     def _template(self, scope: Scope) -> str:
         partial = None

@@ -128,6 +128,8 @@ async def bulk_touch(request: Request) -> Response:
             records.append(record)
     stamp = int(body.get("timestampMs") or now_ms())
     values = validate_properties(table.registry, body.get("properties") or {})
+    if set(values) & set(table.unique):
+        raise validation_error("bulk-touch cannot write unique properties (one value for many records).")
     table.touch_many(records, stamp, values)
     ids = [r.id for r in records]
     return json_response(

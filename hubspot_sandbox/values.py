@@ -7,6 +7,7 @@ HubSpot answers an invalid write with one 400 whose message embeds a JSON list o
 from __future__ import annotations
 
 import json
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -27,8 +28,9 @@ class InvalidValue(Exception):
 
 
 def format_number(number: Decimal) -> str:
+    """HubSpot's form: no exponent, no trailing zeros (``1.50`` -> ``1.5``, ``1e3`` -> ``1000``)."""
     if number == number.to_integral_value():
-        return str(number.quantize(Decimal(1)))
+        return format(number.to_integral_value(), "f")
     return format(number.normalize(), "f")
 
 
@@ -49,7 +51,8 @@ def normalize_value(definition: PropertyDef, raw: Any) -> str:
             number = Decimal(text.strip())
         except InvalidOperation:
             raise InvalidValue("INVALID_FLOAT", f"{text} was not a valid number.") from None
-        if not number.is_finite():
+        # HubSpot stores numbers as doubles: anything a double cannot hold is not a number to it either.
+        if not number.is_finite() or not math.isfinite(float(number)):
             raise InvalidValue("INVALID_FLOAT", f"{text} was not a valid number.")
         return format_number(number)
     if kind == "bool":
@@ -60,17 +63,18 @@ def normalize_value(definition: PropertyDef, raw: Any) -> str:
     if kind == "date":
         try:
             ms = parse_datetime_ms(text)
-        except ValueError:
+            formatted = iso_date(ms)
+        except (ValueError, OverflowError, OSError):
             raise InvalidValue(
                 "INVALID_DATE", f"{text} was not a valid date (YYYY-MM-DD or epoch ms)."
             ) from None
         if ms % DAY_MS:
             raise InvalidValue("INVALID_DATE", f"{text} is not midnight UTC; a date value must be.")
-        return iso_date(ms)
+        return formatted
     if kind == "datetime":
         try:
             return iso_ms(parse_datetime_ms(text))
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError, OSError):
             raise InvalidValue(
                 "INVALID_DATE", f"{text} was not a valid datetime (ISO 8601 or epoch ms)."
             ) from None

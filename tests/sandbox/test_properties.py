@@ -138,3 +138,24 @@ def test_empty_string_clears_a_value(sdk, http):
     )
     http.patch(f"/crm/v3/objects/contacts/{created.id}", json={"properties": {"firstname": ""}})
     assert sdk.crm.contacts.basic_api.get_by_id(created.id).properties["firstname"] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("usage_score", "1e999999"),
+        ("usage_score", "NaN"),
+        ("last_login_at", "99999999999999999999"),
+        ("signup_date", "-99999999999999999999"),
+    ],
+)
+def test_out_of_range_values_are_400_not_500(http, name, value):
+    assert_hubspot_error(
+        http.post("/crm/v3/objects/contacts", json={"properties": {name: value}}), 400, "VALIDATION_ERROR"
+    )
+
+
+def test_big_integral_numbers_keep_every_digit(sdk, http):
+    created = http.post("/crm/v3/objects/companies", json={"properties": {"annualrevenue": "1E+30"}}).json()
+    got = sdk.crm.companies.basic_api.get_by_id(created["id"], properties=["annualrevenue"])
+    assert got.properties["annualrevenue"] == "1" + "0" * 30
