@@ -134,6 +134,16 @@ def run(contacts: int, companies: int, requests: int) -> dict[str, float]:
                 filtered_ms.append(elapsed)
             results.update(summarize("search_one_day_plus_filter", filtered_ms))
 
+            update_ms = []
+            for _ in range(20):
+                start = first_id + rng.randrange(contacts - 100)
+                inputs = [{"id": str(start + i), "properties": {"usage_score": str(i)}} for i in range(100)]
+                elapsed, body = timed(
+                    client, "POST", "/crm/v3/objects/contacts/batch/update", json={"inputs": inputs}
+                )
+                update_ms.append(elapsed)
+            results.update(summarize("batch_update_100", update_ms))
+
             httpx.post(
                 f"{base}/_sandbox/bulk-touch",
                 timeout=600,

@@ -168,3 +168,43 @@ def test_mistyped_control_requests_are_400(hubspot, path, body):
 )
 def test_wrong_types_inside_bodies_are_400(http, method, path, body):
     assert_hubspot_error(http.request(method, path, json=body), 400, "VALIDATION_ERROR")
+
+
+JUNK_BODIES = [
+    b"null", b"1", b'"x"', b"[]", b"{}", b'{"inputs": null}', b'{"inputs": [null]}', b'{"inputs": [{"id": {}}]}',
+    b'{"inputs": [{"id": "1", "properties": null}]}', b'{"inputs": [{"from": {"id": []}, "to": {}}]}',
+    b'{"properties": null}', b'{"properties": {"email": []}}', b'{"filterGroups": [{"filters": [{}]}]}',
+    b'{"filterGroups": [null]}', b'{"sorts": [null]}', b'{"after": {}}', b'{"associations": [{"to": null}]}',
+    b'{"primaryObjectId": [], "objectIdToMerge": {}}', b'[{"associationTypeId": "1"}]',
+]
+JUNK_TARGETS = [
+    ("POST", "/crm/v3/objects/contacts"),
+    ("PATCH", "/crm/v3/objects/contacts/{id}"),
+    ("POST", "/crm/v3/objects/contacts/search"),
+    ("POST", "/crm/v3/objects/contacts/merge"),
+    ("POST", "/crm/v3/objects/contacts/batch/read"),
+    ("POST", "/crm/v3/objects/contacts/batch/create"),
+    ("POST", "/crm/v3/objects/contacts/batch/update"),
+    ("POST", "/crm/v3/objects/contacts/batch/upsert"),
+    ("POST", "/crm/v3/objects/contacts/batch/archive"),
+    ("POST", "/crm/v3/properties/contacts"),
+    ("PATCH", "/crm/v3/properties/contacts/customer_tier"),
+    ("PUT", "/crm/v4/objects/contacts/{id}/associations/companies/{company}"),
+    ("POST", "/crm/v4/associations/contacts/companies/batch/read"),
+    ("POST", "/crm/v4/associations/contacts/companies/batch/create"),
+    ("POST", "/crm/v4/associations/contacts/companies/batch/associate/default"),
+    ("POST", "/crm/v4/associations/contacts/companies/batch/archive"),
+    ("POST", "/crm/v4/associations/contacts/companies/batch/labels/archive"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), JUNK_TARGETS)
+def test_no_junk_body_causes_a_500(http, method, path):
+    contact = http.post("/crm/v3/objects/contacts", json={"properties": {"email": "junk@example.com"}}).json()["id"]
+    company = http.post("/crm/v3/objects/companies", json={"properties": {"name": "Junk"}}).json()["id"]
+    url = path.format(id=contact, company=company)
+    for content in JUNK_BODIES:
+        response = http.request(method, url, content=content)
+        assert response.status_code < 500, (content, response.text)
+        if response.status_code >= 400:
+            assert response.json()["status"] == "error"
