@@ -197,3 +197,24 @@ def test_merge_companies_and_refusals(sdk, http, records):
 def test_association_labels_between_types(sdk):
     labels = sdk.crm.associations.v4.schema.definitions_api.get_all("contacts", "companies").results
     assert {(label.type_id, label.label) for label in labels} == {(1, "Primary"), (279, None)}
+
+
+def test_batch_label_archive_keeps_the_unlabelled_association(sdk, records):
+    basic, batch = sdk.crm.associations.v4.basic_api, sdk.crm.associations.v4.batch_api
+    primary = [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=5)]
+    basic.create("deals", records["deal"], "companies", records["company"], primary)
+    batch.archive_labels(
+        "deals",
+        "companies",
+        {
+            "inputs": [
+                {
+                    "from": {"id": records["deal"]},
+                    "to": {"id": records["company"]},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}],
+                }
+            ]
+        },
+    )
+    remaining = basic.get_page("deals", records["deal"], "companies").results
+    assert [sorted(t.type_id for t in r.association_types) for r in remaining] == [[341]]

@@ -171,11 +171,25 @@ def test_wrong_types_inside_bodies_are_400(http, method, path, body):
 
 
 JUNK_BODIES = [
-    b"null", b"1", b'"x"', b"[]", b"{}", b'{"inputs": null}', b'{"inputs": [null]}', b'{"inputs": [{"id": {}}]}',
-    b'{"inputs": [{"id": "1", "properties": null}]}', b'{"inputs": [{"from": {"id": []}, "to": {}}]}',
-    b'{"properties": null}', b'{"properties": {"email": []}}', b'{"filterGroups": [{"filters": [{}]}]}',
-    b'{"filterGroups": [null]}', b'{"sorts": [null]}', b'{"after": {}}', b'{"associations": [{"to": null}]}',
-    b'{"primaryObjectId": [], "objectIdToMerge": {}}', b'[{"associationTypeId": "1"}]',
+    b"null",
+    b"1",
+    b'"x"',
+    b"[]",
+    b"{}",
+    b'{"inputs": null}',
+    b'{"inputs": [null]}',
+    b'{"inputs": [{"id": {}}]}',
+    b'{"inputs": [{"id": "1", "properties": null}]}',
+    b'{"inputs": [{"from": {"id": []}, "to": {}}]}',
+    b'{"properties": null}',
+    b'{"properties": {"email": []}}',
+    b'{"filterGroups": [{"filters": [{}]}]}',
+    b'{"filterGroups": [null]}',
+    b'{"sorts": [null]}',
+    b'{"after": {}}',
+    b'{"associations": [{"to": null}]}',
+    b'{"primaryObjectId": [], "objectIdToMerge": {}}',
+    b'[{"associationTypeId": "1"}]',
 ]
 JUNK_TARGETS = [
     ("POST", "/crm/v3/objects/contacts"),
@@ -200,7 +214,9 @@ JUNK_TARGETS = [
 
 @pytest.mark.parametrize(("method", "path"), JUNK_TARGETS)
 def test_no_junk_body_causes_a_500(http, method, path):
-    contact = http.post("/crm/v3/objects/contacts", json={"properties": {"email": "junk@example.com"}}).json()["id"]
+    contact = http.post(
+        "/crm/v3/objects/contacts", json={"properties": {"email": "junk@example.com"}}
+    ).json()["id"]
     company = http.post("/crm/v3/objects/companies", json={"properties": {"name": "Junk"}}).json()["id"]
     url = path.format(id=contact, company=company)
     for content in JUNK_BODIES:

@@ -209,3 +209,14 @@ def test_raw_wire_shapes(hubspot, http):
     assert len(record["createdAt"]) == 24
     assert all(v is None or isinstance(v, str) for v in record["properties"].values())
     assert isinstance(httpx.get(f"{hubspot.url}/_sandbox/health").json()["records"], dict)
+
+
+def test_update_by_unique_id_property_through_the_sdk(sdk):
+    created = sdk.crm.contacts.basic_api.create(
+        SimplePublicObjectInputForCreate(properties={"email": "by@example.com"})
+    )
+    updated = sdk.crm.contacts.basic_api.update(
+        "by@example.com", SimplePublicObjectInput(properties={"lastname": "Email"}), id_property="email"
+    )
+    assert updated.id == created.id
+    assert updated.properties["lastname"] == "Email"
