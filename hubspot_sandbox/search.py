@@ -8,16 +8,14 @@ the page it returns, which is what keeps a 200-record page fast at a million rec
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
-from hubspot_sandbox.clock import parse_datetime_ms
 from hubspot_sandbox.errors import validation_error
 from hubspot_sandbox.records import ObjectTable, Record
+from hubspot_sandbox.search_filters import compile_filter, to_int, to_ms, typed_getter
 from hubspot_sandbox.search_index import ID_MASK, modified_key
 
 OPERATORS = frozenset(
@@ -39,7 +37,6 @@ OPERATORS = frozenset(
 )
 RESULT_CAP = 10_000
 MAX_LIMIT = 200
-_TOKEN_SPLIT = re.compile(r"[\s,;@]+")
 _MAX_MS = 1 << 50  # far beyond any real timestamp; keys are Python ints, so no overflow
 
 
@@ -165,110 +162,6 @@ def _check_filter(table: ObjectTable, raw: Any) -> dict[str, Any]:
     return {**raw, "operator": operator}
 
 
-# ---- typed comparison
-
-
-def _typed_getter(table: ObjectTable, name: str) -> tuple[Callable[[Record], Any], Callable[[Any], Any]]:
-    """(record -> comparable or None, filter value -> comparable) for one property."""
-    definition = table.registry.get(name)
-    assert definition is not None
-    if name == "hs_object_id":
-        return (lambda r: r.id), _to_int
-    if name == "createdate":
-        return (lambda r: r.created_ms), _to_ms
-    if name == table.object_type.last_modified_property:
-        return (lambda r: r.updated_ms), _to_ms
-    kind = definition.type
-    if kind == "number":
-        return (lambda r: _maybe(float, r.props.get(name))), _to_float
-    if kind in ("date", "datetime"):
-        return (lambda r: _maybe(parse_datetime_ms, r.props.get(name))), _to_ms
-    return (lambda r: _lower(r.props.get(name))), (lambda v: str(v).lower())
-
-
-def _maybe(convert: Callable[[str], Any], raw: str | None) -> Any:
-    if raw is None:
-        return None
-    try:
-        return convert(raw)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _lower(raw: str | None) -> str | None:
-    return raw.lower() if raw is not None else None
-
-
-def _to_int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise validation_error(f"{value!r} is not a valid id.") from None
-
-
-def _to_float(value: Any) -> float:
-    try:
-        return float(str(value))
-    except ValueError:
-        raise validation_error(f"{value!r} is not a valid number.") from None
-
-
-def _to_ms(value: Any) -> int:
-    try:
-        return parse_datetime_ms(str(value))
-    except ValueError:
-        raise validation_error(f"{value!r} is not a valid date: use epoch milliseconds.") from None
-
-
-def compile_filter(table: ObjectTable, raw: dict[str, Any]) -> Callable[[Record], bool]:
-    name, operator = raw["propertyName"], raw["operator"]
-    getter, convert = _typed_getter(table, name)
-    definition = table.registry.get(name)
-    multi = definition is not None and definition.is_multi_select
-
-    if operator in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
-        wanted = operator == "HAS_PROPERTY"
-        return lambda r: (getter(r) is not None) == wanted
-    if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        pattern = str(raw["value"]).lower()
-        wanted = operator == "CONTAINS_TOKEN"
-
-        def contains(record: Record) -> bool:
-            value = getter(record)
-            if value is None:
-                return not wanted
-            text = str(value)
-            tokens = [text, *_TOKEN_SPLIT.split(text)]
-            return any(fnmatchcase(token, pattern) for token in tokens) == wanted
-
-        return contains
-    if operator in ("IN", "NOT_IN"):
-        wanted_set = {convert(v) for v in raw["values"]}
-        inside = operator == "IN"
-        if multi:
-            return lambda r: (
-                (getter(r) is not None and bool(wanted_set & set(getter(r).split(";")))) == inside
-            )
-        return lambda r: (getter(r) in wanted_set) == inside
-    if operator == "BETWEEN":
-        low, high = convert(raw["value"]), convert(raw["highValue"])
-        return lambda r: (v := getter(r)) is not None and low <= v <= high
-    target = convert(raw["value"])
-    if operator in ("EQ", "NEQ"):
-        equal = operator == "EQ"
-        if multi:
-            return lambda r: (getter(r) is not None and target in getter(r).split(";")) == equal
-        return lambda r: (getter(r) == target) == equal
-    compare: dict[str, Callable[[Any], bool]] = {
-        "LT": lambda v: v < target,
-        "LTE": lambda v: v <= target,
-        "GT": lambda v: v > target,
-        "GTE": lambda v: v >= target,
-    }
-    check = compare[operator]
-    return lambda r: (v := getter(r)) is not None and check(v)
-
-
 # ---- index ranges
 
 
@@ -282,7 +175,7 @@ def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, 
     for f in filters:
         operator = f["operator"]
         if f["propertyName"] == modified and operator in ("EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"):
-            value = _to_ms(f["value"])
+            value = to_ms(f["value"])
             constrained = True
             if operator in ("EQ", "GTE", "BETWEEN"):
                 low_ms = max(low_ms, value)
@@ -293,7 +186,7 @@ def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, 
             if operator == "LT":
                 high_ms = min(high_ms, value - 1)
             if operator == "BETWEEN":
-                high_ms = min(high_ms, _to_ms(f["highValue"]))
+                high_ms = min(high_ms, to_ms(f["highValue"]))
         elif f["propertyName"] == "hs_object_id" and operator in ("EQ", "GT", "GTE", "LT", "LTE"):
             id_filters.append(f)
         else:
@@ -303,7 +196,7 @@ def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, 
     low_id, high_id = 0, ID_MASK
     if id_filters and low_ms == high_ms:
         for f in id_filters:
-            value, operator = _to_int(f["value"]), f["operator"]
+            value, operator = to_int(f["value"]), f["operator"]
             if operator in ("EQ", "GTE"):
                 low_id = max(low_id, value)
             if operator == "GT":
@@ -408,7 +301,7 @@ def _sorted(
     if sort_property is None:
         # HubSpot's default order is oldest-created first.
         return sorted(records, key=lambda r: (r.created_ms, r.id))
-    getter, _ = _typed_getter(table, sort_property)
+    getter, _ = typed_getter(table, sort_property)
     present = [r for r in records if getter(r) is not None]
     missing = [r for r in records if getter(r) is None]
     present.sort(key=lambda r: (getter(r), r.id), reverse=descending)
