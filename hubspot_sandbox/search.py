@@ -1,4 +1,4 @@
-"""CRM search: request validation, filter evaluation, sorting and offset paging with the 10,000 cap.
+"""CRM search: request validation, index ranges, sorting and offset paging with the 10,000 cap.
 
 Filters on the last-modified property (and an ``hs_object_id`` tie-break within one millisecond) are turned
 into ranges of the search index's ordered (last-modified, id) keys; other filters are evaluated only on the
