@@ -55,6 +55,8 @@ class Sandbox:
         What the command line chose (token, tier, search lag) stays."""
         self.reset_data()
         self.search_limits = SearchLimits()
+        self.merge_assigns_new_id = False
+        self.max_url_bytes = DEFAULT_MAX_URL_BYTES
         self.faults.clear()
         self.stats.reset()
         self.limiter.reset()
