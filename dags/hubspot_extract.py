@@ -4,30 +4,67 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain
 
 from hubspot_sync.config import load_config
 from hubspot_sync.dag_defaults import dag_kwargs
+from hubspot_sync.operators.extract import ExtractAssociationsOperator, ExtractObjectOperator
 from hubspot_sync.operators.migrate import MigrateOperator
 
 DOC = """
 ### HubSpot -> PostgreSQL extraction
 
-Brings the warehouse schema up to date (`migrate`). Extraction of the configured objects
-(companies, contacts, deals, then associations) into schema `hubspot` is not part of this
-release yet: the DAG currently applies migrations only and syncs no records.
+`migrate`, then one task per configured object type in dependency order (companies, contacts,
+deals, ...), then `extract_associations`. Each object task:
 
-Configuration: `include/config/sync.yaml`. Connections: `postgres_default` (warehouse),
-`hubspot_sync_alerts` (optional alert webhook).
+- discovers HubSpot's properties (custom ones included) and records drift in `hubspot_sync.property_catalog`;
+- on the first run or with **full_refresh**, reads everything through the list API (resumable);
+  otherwise reads records changed since the stored cursor (minus a lookback) through CRM search;
+- marks archived records (`archived`, `archived_at`) and records merged away (`merged_into_id`);
+- lands rows with COPY + one upsert per batch, committing the cursor with the data it covers;
+- writes a summary to `hubspot_sync.run_metrics` and refused values to `hubspot_sync.rejects`.
+
+Params: **full_refresh** re-reads everything; **objects** limits the run to some object types;
+**since** re-reads changes from that time (UTC). A backfill re-extracts exactly its intervals and
+never overwrites a newer version. Configuration: `include/config/sync.yaml`.
 """
 
 config = load_config()
+objects = config.enabled_objects()
 
 with DAG(
     dag_id="hubspot_extract",
     schedule=CronDataIntervalTimetable(config.schedules.extract, timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     doc_md=DOC,
+    params={
+        "full_refresh": Param(
+            False, type="boolean", description="Re-read every record through the list API."
+        ),
+        "objects": Param(
+            objects,
+            type="array",
+            items={"type": "string", "enum": objects},
+            description="Object types to extract in this run (associations follow the chosen ones).",
+        ),
+        "since": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="Re-read records changed since this time (UTC) instead of since the stored cursor.",
+        ),
+    },
     **dag_kwargs(config, "extract"),
 ):
-    MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres)
+    connections = {
+        "hubspot_conn_id": config.connections.hubspot,
+        "postgres_conn_id": config.connections.postgres,
+    }
+    chain(
+        MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres),
+        *[
+            ExtractObjectOperator(task_id=f"extract_{name}", object_type=name, **connections)
+            for name in objects
+        ],
+        ExtractAssociationsOperator(task_id="extract_associations", **connections),
+    )

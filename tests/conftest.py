@@ -117,3 +117,33 @@ def hubspot(_sandbox_server, monkeypatch: pytest.MonkeyPatch):
         json.dumps({"conn_type": "http", "host": _sandbox_server.url, "password": _sandbox_server.token}),
     )
     return _sandbox_server
+
+
+@pytest.fixture
+def sync_config(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Write a variant of the shipped sync configuration and make it the active one.
+
+    Call it with nested overrides, e.g. sync_config({"dag_defaults": {"retries": 0}}); DAG runs
+    under dag.test() then fail at once instead of waiting out retry delays.
+    """
+    import yaml
+
+    from hubspot_sync.config import DEFAULT_CONFIG_PATH
+
+    def write(overrides: dict) -> Path:
+        config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+        _merge(config, overrides)
+        path = tmp_path / f"sync-{uuid.uuid4().hex[:6]}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        monkeypatch.setenv("HUBSPOT_SYNC_CONFIG", str(path))
+        return path
+
+    return write
+
+
+def _merge(base: dict, overrides: dict) -> None:
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value

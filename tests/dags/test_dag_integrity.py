@@ -42,6 +42,15 @@ def parse(path: Path):
     return DagBag(dag_folder=str(path), safe_mode=False)
 
 
+def test_plugins_folder_loads_no_package_module_as_a_plugin():
+    # Airflow imports every .py under plugins/ as a top-level module named after the file;
+    # plugins/hubspot_sync/hooks/hubspot.py would then shadow the `hubspot` SDK (.airflowignore).
+    from airflow._shared.module_loading import find_path_from_directory
+
+    plugins = Path(__file__).resolve().parents[2] / "plugins"
+    assert list(find_path_from_directory(str(plugins), ".airflowignore", "glob")) == []
+
+
 def test_all_expected_dags_exist():
     assert {path.stem for path in DAG_FILES} == EXPECTED_DAG_IDS
 

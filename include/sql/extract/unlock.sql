@@ -1,0 +1,1 @@
+SELECT pg_advisory_unlock(hashtext('hubspot_sync.extract:' || %(object_type)s))

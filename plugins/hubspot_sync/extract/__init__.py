@@ -1,0 +1,1 @@
+"""HubSpot -> PostgreSQL extraction: what to read (engine), and how it lands (store)."""

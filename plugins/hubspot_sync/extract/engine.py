@@ -1,0 +1,236 @@
+"""Extraction of one object type: discover properties, read what changed, land it, move the cursor.
+
+First run, `full_refresh`, or an interrupted full load: the list API (100 a page), resumable from
+the saved paging cursor. Otherwise CRM search over [cursor - lookback, window end), read by
+`ChangedRecords`. Each run also reads the archived records (search never returns them) and
+marks records merged away. Rows are landed in transactions of `rows_per_transaction`, each
+carrying its rejects and the cursor position it covers, so a crash loses at most that batch's
+work and a rerun resumes from the last commit.
+
+Not responsible for: associations (see associations.py), or Airflow concerns (the operator).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import psycopg
+
+from hubspot_sync.config import ObjectConfig
+from hubspot_sync.extract import store
+from hubspot_sync.hooks.hubspot import HubSpotHook
+from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.records import Row, RowRules, to_row
+from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects
+from hubspot_sync.search_paging import ChangedRecords
+
+# Property names that fit in one list URL; past this, the rest is fetched by batch read (POST).
+URL_PROPERTY_CHARS = 5000
+# HubSpot's types as the warehouse sees them, to tell a real type change from a compatible one.
+_TYPE_FAMILY = {"string": "text", "enumeration": "text", "phone_number": "text", "multi_enumeration": "text"}
+
+
+class RejectShareExceeded(RuntimeError):
+    """Too large a share of the records read was rejected; the rows that passed are committed."""
+
+
+@dataclass(frozen=True)
+class ExtractRequest:
+    object_type: str
+    window_end_ms: int
+    full_refresh: bool = False
+    since_ms: int | None = None
+    lookback_ms: int = 10 * 60 * 1000
+    rows_per_transaction: int = 2000
+    max_reject_share: float = 0.05
+
+
+class ObjectExtractor:
+    """Runs one extraction of one object type into the warehouse."""
+
+    def __init__(
+        self, hook: HubSpotHook, conn: psycopg.Connection, object_config: ObjectConfig, run: RunInfo
+    ) -> None:
+        self.hook = hook
+        self.conn = conn
+        self.object_config = object_config
+        self.run_info = run
+
+    def run(self, request: ExtractRequest) -> RunSummary:
+        object_type = OBJECT_TYPES[request.object_type]
+        summary = RunSummary(request.object_type)
+        calls_before, limited_before = self.hook.stats.api_calls, self.hook.stats.rate_limited
+        hubspot_properties = self.hook.get_properties(object_type.name)
+        with self.conn.transaction():
+            drift = store.update_catalog(self.conn, object_type.name, hubspot_properties)
+            drift["configuration"] = self._configuration_drift(hubspot_properties)
+            drift["configuration"] += store.ensure_columns(
+                self.conn, object_type.name, dict(self.object_config.properties)
+            )
+            for column in object_type.indexed_properties:
+                if column in self.object_config.properties:
+                    store.ensure_index(self.conn, object_type.name, column)
+        summary.details["drift"] = {key: value for key, value in drift.items() if value}
+        self._rules = RowRules(
+            object_type=object_type.name,
+            last_modified_property=object_type.last_modified_property,
+            column_types=dict(self.object_config.properties),
+            required=self.object_config.required,
+            email_properties=object_type.email_properties,
+        )
+        self._typed_columns = list(self.object_config.properties)
+        self._property_names = sorted(prop["name"] for prop in hubspot_properties if prop.get("name"))
+
+        cursor = store.read_cursor(self.conn, object_type.name)
+        if request.full_refresh or cursor.cursor_ms is None or cursor.list_after:
+            self._full_load(request, cursor, summary)
+        else:
+            self._incremental(request, cursor, summary)
+        self._archived(request, summary)
+
+        summary.api_calls = self.hook.stats.api_calls - calls_before
+        summary.rate_limited_calls = self.hook.stats.rate_limited - limited_before
+        share = summary.records_rejected / summary.records_read if summary.records_read else 0.0
+        summary.details["reject_share"] = round(share, 4)
+        if share > request.max_reject_share:
+            raise RejectShareExceeded(
+                f"{summary.records_rejected} of {summary.records_read} {object_type.name} records "
+                f"({share:.1%}) were rejected, above the configured {request.max_reject_share:.1%}: see "
+                f"hubspot_sync.rejects WHERE run_id = '{self.run_info.run_id}' AND object_type = "
+                f"'{object_type.name}'. Accepted rows are committed."
+            )
+        return summary
+
+    # -- modes ---------------------------------------------------------------------------------
+
+    def _full_load(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> None:
+        resuming = bool(cursor.list_after) and cursor.list_started_ms is not None
+        started_ms = cursor.list_started_ms if resuming else int(time.time() * 1000)
+        summary.details["mode"] = "full_load_resumed" if resuming else "full_load"
+        batch: list[dict[str, Any]] = []
+        for records, next_after in self._list_pages(
+            archived=False, after=cursor.list_after if resuming else None
+        ):
+            batch.extend(records)
+            if len(batch) >= request.rows_per_transaction or not next_after:
+                position = store.Cursor(cursor.cursor_ms, next_after, started_ms if next_after else None)
+                self._land(batch, summary, position)
+                batch = []
+        # Everything modified before the list started is now in: incremental runs go on from there.
+        with self.conn.transaction():
+            store.save_cursor(self.conn, request.object_type, store.Cursor(started_ms, None, None))
+
+    def _incremental(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> None:
+        start_ms = (
+            request.since_ms if request.since_ms is not None else cursor.cursor_ms
+        ) - request.lookback_ms
+        object_type = OBJECT_TYPES[request.object_type]
+        pager = ChangedRecords(
+            search=partial(self.hook.search, object_type.name),
+            last_modified_property=object_type.last_modified_property,
+            start_ms=start_ms,
+            end_ms=request.window_end_ms,
+            properties=self._property_names,
+        )
+        summary.details.update(
+            mode="incremental", window_start_ms=start_ms, window_end_ms=request.window_end_ms
+        )
+        batch: list[dict[str, Any]] = []
+        for page in pager.pages():
+            batch.extend(page)
+            if len(batch) >= request.rows_per_transaction:
+                # Pages come oldest first: everything before the newest landed millisecond is in.
+                self._land(batch, summary, store.Cursor(pager.newest_ms, None, None))
+                batch = []
+        self._land(batch, summary, store.Cursor(request.window_end_ms, None, None))
+        summary.details["search"] = vars(pager.stats)
+
+    def _archived(self, request: ExtractRequest, summary: RunSummary) -> None:
+        """Search never returns archived records: read the archive (recycle bin) and mark them."""
+        archived_read = 0
+        batch: list[dict[str, Any]] = []
+        for records, next_after in self._list_pages(archived=True, after=None):
+            archived_read += len(records)
+            batch.extend(records)
+            if len(batch) >= request.rows_per_transaction or not next_after:
+                self._land(batch, summary, None)
+                batch = []
+        summary.details["archived_read"] = archived_read
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _list_pages(self, *, archived: bool, after: str | None) -> Iterator[tuple[list[dict], str | None]]:
+        in_url, by_batch = _split_for_url(self._property_names)
+        for records, next_after in self.hook.iter_list_pages(
+            self.object_type_name, in_url, archived=archived, after=after
+        ):
+            if by_batch and records:
+                self._complete_properties(records, by_batch, archived)
+            yield records, next_after
+
+    @property
+    def object_type_name(self) -> str:
+        return self._rules.object_type
+
+    def _complete_properties(self, records: list[dict], names: list[str], archived: bool) -> None:
+        ids = [str(record["id"]) for record in records if record.get("id") is not None]
+        response = self.hook.batch_read(self.object_type_name, ids, names, archived=archived)
+        extra = {
+            str(result.get("id")): result.get("properties") or {}
+            for result in response.body.get("results", [])
+        }
+        for record in records:
+            record.setdefault("properties", {}).update(extra.get(str(record.get("id")), {}))
+
+    # -- landing -------------------------------------------------------------------------------
+
+    def _land(self, records: list[dict], summary: RunSummary, position: store.Cursor | None) -> None:
+        rows: list[Row] = []
+        rejects: list[Reject] = []
+        for record in records:
+            row, row_rejects = to_row(record, self._rules)
+            if row is not None:
+                rows.append(row)
+            rejects.extend(row_rejects)
+        with self.conn.transaction():
+            summary.records_written += store.upsert_rows(
+                self.conn, self.object_type_name, rows, self._typed_columns, self.run_info.run_id
+            )
+            summary.details["merged_marked"] = summary.details.get("merged_marked", 0) + store.mark_merged(
+                self.conn, self.object_type_name, rows
+            )
+            record_rejects(self.conn, self.run_info, rejects)
+            if position is not None:
+                store.save_cursor(self.conn, self.object_type_name, position)
+        summary.records_read += len(records)
+        summary.records_rejected += len({reject.record_id for reject in rejects})
+
+    def _configuration_drift(self, hubspot_properties: list[dict[str, Any]]) -> list[str]:
+        """Configured properties HubSpot no longer has, or now types differently."""
+        types = {prop["name"]: prop.get("type") for prop in hubspot_properties if prop.get("name")}
+        notes = []
+        for name, configured in self.object_config.properties.items():
+            if name not in types:
+                notes.append(f"configured property {name} does not exist in HubSpot (any more)")
+                continue
+            wanted = _TYPE_FAMILY.get(configured, configured)
+            actual = _TYPE_FAMILY.get(types[name], types[name])
+            if wanted != actual:
+                notes.append(f"{name} is configured as {configured} but HubSpot reports {types[name]}")
+        return notes
+
+
+def _split_for_url(names: list[str]) -> tuple[list[str], list[str]]:
+    """Property names that fit in a list URL, and the rest (read by batch read instead)."""
+    in_url, used = [], 0
+    for position, name in enumerate(names):
+        cost = len(name) + len("&properties=")
+        if used + cost > URL_PROPERTY_CHARS:
+            return in_url, names[position:]
+        in_url.append(name)
+        used += cost
+    return in_url, []

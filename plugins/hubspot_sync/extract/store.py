@@ -1,0 +1,235 @@
+"""Warehouse side of extraction: typed columns, staged upserts, cursors, merges, catalog, associations.
+
+Every statement comes from include/sql/extract; identifiers (tables, property columns) are
+composed with psycopg.sql.Identifier, values are parameters. Callers own transactions: a batch
+of rows, its rejects and the cursor that covers them commit together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from hubspot_sync.records import Row
+from hubspot_sync.sql import load_sql
+
+SCHEMA = "hubspot"
+PG_TYPES = {
+    "string": "text",
+    "enumeration": "text",
+    "phone_number": "text",
+    "number": "numeric",
+    "bool": "boolean",
+    "date": "date",
+    "datetime": "timestamp with time zone",
+    "multi_enumeration": "text[]",
+}
+BASE_COLUMNS = ("id", "properties", "created_at", "updated_at", "archived", "archived_at")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    cursor_ms: int | None
+    list_after: str | None
+    list_started_ms: int | None
+
+
+def table_id(name: str) -> sql.Identifier:
+    return sql.Identifier(SCHEMA, name)
+
+
+def ensure_columns(conn: psycopg.Connection, object_type: str, column_types: dict[str, str]) -> list[str]:
+    """Add missing typed columns; return notes on configured columns whose existing type differs."""
+    existing = dict(
+        conn.execute(
+            load_sql("extract/column_types"), {"table": f"{SCHEMA}.{object_type}", "object_type": object_type}
+        ).fetchall()
+    )
+    notes = []
+    for column, property_type in column_types.items():
+        wanted = PG_TYPES[property_type]
+        if column not in existing:
+            conn.execute(
+                sql.SQL(load_sql("extract/add_column")).format(
+                    table=table_id(object_type), column=sql.Identifier(column), column_type=sql.SQL(wanted)
+                )
+            )
+        elif existing[column] != wanted:
+            notes.append(
+                f"hubspot.{object_type}.{column} is {existing[column]} but configured as {property_type} "
+                f"({wanted}); the column is left as it is: migrate it by hand or rename the property"
+            )
+    return notes
+
+
+def ensure_index(conn: psycopg.Connection, object_type: str, column: str) -> None:
+    conn.execute(
+        sql.SQL(load_sql("extract/create_index")).format(
+            index=sql.Identifier(f"{object_type}_{column}_idx"),
+            table=table_id(object_type),
+            column=sql.Identifier(column),
+        )
+    )
+
+
+def read_cursor(conn: psycopg.Connection, object_type: str) -> Cursor:
+    row = conn.execute(load_sql("extract/read_cursor"), {"object_type": object_type}).fetchone()
+    return Cursor(*row) if row else Cursor(None, None, None)
+
+
+def save_cursor(conn: psycopg.Connection, object_type: str, cursor: Cursor) -> None:
+    conn.execute(
+        load_sql("extract/save_cursor"),
+        {
+            "object_type": object_type,
+            "cursor_ms": cursor.cursor_ms,
+            "list_after": cursor.list_after,
+            "list_started_ms": cursor.list_started_ms,
+        },
+    )
+
+
+def upsert_rows(
+    conn: psycopg.Connection, object_type: str, rows: list[Row], typed_columns: list[str], run_id: str
+) -> int:
+    """Stage `rows` with COPY and merge them in one statement; returns rows inserted or changed."""
+    if not rows:
+        return 0
+    columns = [*BASE_COLUMNS, *typed_columns]
+    stage = sql.Identifier(f"stage_{object_type}")
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        ).format(stage, table_id(object_type))
+    )
+    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    with conn.cursor() as cursor:
+        with cursor.copy(
+            sql.SQL(load_sql("extract/copy_stage")).format(stage=stage, columns=column_list)
+        ) as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row.id,
+                        Jsonb(row.properties),
+                        row.created_at,
+                        row.updated_at,
+                        row.archived,
+                        row.archived_at,
+                        *(row.typed.get(column) for column in typed_columns),
+                    )
+                )
+        data_columns = [column for column in columns if column != "id"]
+        statement = sql.SQL(load_sql("extract/upsert_from_stage")).format(
+            table=table_id(object_type),
+            stage=stage,
+            columns=column_list,
+            assignments=sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(column)) for column in data_columns
+            ),
+            target_columns=sql.SQL(", ").join(
+                sql.SQL("target.{}").format(sql.Identifier(column)) for column in data_columns
+            ),
+            excluded_columns=sql.SQL(", ").join(
+                sql.SQL("EXCLUDED.{}").format(sql.Identifier(column)) for column in data_columns
+            ),
+        )
+        cursor.execute(statement, {"run_id": run_id})
+        return cursor.rowcount
+
+
+def mark_merged(conn: psycopg.Connection, object_type: str, rows: list[Row]) -> int:
+    merged_ids, survivor_ids, merged_ats = [], [], []
+    for row in rows:
+        for merged_id in row.merged_ids:
+            merged_ids.append(merged_id)
+            survivor_ids.append(row.id)
+            merged_ats.append(row.updated_at)
+    if not merged_ids:
+        return 0
+    result = conn.execute(
+        sql.SQL(load_sql("extract/mark_merged")).format(table=table_id(object_type)),
+        {"merged_ids": merged_ids, "survivor_ids": survivor_ids, "merged_ats": merged_ats},
+    )
+    return result.rowcount
+
+
+def update_catalog(conn: psycopg.Connection, object_type: str, properties: list[dict[str, Any]]) -> dict:
+    """Store the property definitions HubSpot reports; return what appeared, vanished or changed type."""
+    before = {
+        name: (ptype, archived)
+        for name, ptype, archived in conn.execute(
+            load_sql("extract/catalog_before"), {"object_type": object_type}
+        )
+    }
+    entries = [
+        {
+            "name": prop["name"],
+            "type": prop.get("type") or "string",
+            "field_type": prop.get("fieldType"),
+            "label": prop.get("label"),
+            "calculated": bool(prop.get("calculated")),
+            "read_only": bool((prop.get("modificationMetadata") or {}).get("readOnlyValue")),
+            "hubspot_defined": bool(prop.get("hubspotDefined")),
+            "options": prop.get("options") or [],
+        }
+        for prop in properties
+        if prop.get("name")
+    ]
+    conn.execute(
+        load_sql("extract/catalog_upsert"), {"object_type": object_type, "properties": Jsonb(entries)}
+    )
+    names = [entry["name"] for entry in entries]
+    conn.execute(load_sql("extract/catalog_mark_missing"), {"object_type": object_type, "names": names})
+    now_types = {entry["name"]: entry["type"] for entry in entries}
+    return {
+        "added": sorted(name for name in now_types if name not in before or before[name][1])
+        if before
+        else [],
+        "removed": sorted(
+            name for name, (_, archived) in before.items() if not archived and name not in now_types
+        ),
+        "type_changed": sorted(
+            f"{name}: {before[name][0]} -> {ptype}"
+            for name, ptype in now_types.items()
+            if name in before and before[name][0] != ptype
+        ),
+    }
+
+
+def replace_associations(
+    conn: psycopg.Connection,
+    table: str,
+    from_column: str,
+    to_column: str,
+    from_ids: list[int],
+    pairs: list[tuple[int, int, int, str, str | None]],
+) -> tuple[int, int]:
+    """Make the association rows of `from_ids` equal `pairs`; returns (removed, inserted or changed)."""
+    unique = {(f, t, k): (f, t, k, category, label) for f, t, k, category, label in pairs}
+    columns = list(zip(*unique.values(), strict=True)) if unique else [[], [], [], [], []]
+    statement = sql.SQL(load_sql("extract/replace_associations")).format(
+        table=table_id(table), from_column=sql.Identifier(from_column), to_column=sql.Identifier(to_column)
+    )
+    removed, upserted = conn.execute(
+        statement,
+        {
+            "from_ids": from_ids,
+            "pair_from": list(columns[0]),
+            "pair_to": list(columns[1]),
+            "pair_type": list(columns[2]),
+            "pair_category": list(columns[3]),
+            "pair_label": list(columns[4]),
+        },
+    ).fetchone()
+    return removed, upserted
+
+
+def live_ids(conn: psycopg.Connection, object_type: str, after_id: int, limit: int) -> list[int]:
+    """Ids of records not archived, in id order, for association sweeps."""
+    query = sql.SQL(load_sql("extract/live_ids")).format(table=table_id(object_type))
+    return [row[0] for row in conn.execute(query, {"after_id": after_id, "limit": limit})]

@@ -1,0 +1,154 @@
+"""Operators of `hubspot_extract`: one per object type, one for associations.
+
+Thin: they turn the Airflow context (data interval, run type, params) into an extraction
+request, wire the HubSpot hook to the warehouse, record the run summary and return it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+from hubspot_sync.config import load_config
+from hubspot_sync.extract.associations import refresh_associations
+from hubspot_sync.extract.engine import ExtractRequest, ObjectExtractor
+from hubspot_sync.hooks.hubspot import HubSpotHook
+from hubspot_sync.hooks.warehouse import WarehouseHook
+from hubspot_sync.objects import ASSOCIATION_TYPES
+from hubspot_sync.run_metrics import RunInfo, RunSummary, record_run
+from hubspot_sync.sql import load_sql
+from hubspot_sync.values import epoch_ms, parse_datetime
+
+
+class _ExtractBase(BaseOperator):
+    ui_color = "#ffe8cc"
+
+    def __init__(
+        self,
+        *,
+        hubspot_conn_id: str = "hubspot_default",
+        postgres_conn_id: str = "postgres_default",
+        **kwargs,
+    ) -> None:
+        kwargs.setdefault("trigger_rule", "none_failed")  # a task skipped by the `objects` param is fine
+        super().__init__(**kwargs)
+        self.hubspot_conn_id = hubspot_conn_id
+        self.postgres_conn_id = postgres_conn_id
+
+    def _selected(self, context: Any) -> list[str] | None:
+        objects = (context.get("params") or {}).get("objects")
+        return list(objects) if objects else None
+
+    @contextmanager
+    def _session(self, context: Any):
+        warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
+        conn = warehouse.connect()
+        conn.autocommit = True  # every `with conn.transaction()` below is a real, durable transaction
+        hook = HubSpotHook(self.hubspot_conn_id, budget_conn_factory=warehouse.connect)
+        try:
+            yield hook, conn, RunInfo.from_context(context)
+        finally:
+            conn.close()
+
+    def _recorded(self, conn, run: RunInfo, summary: RunSummary, work: Callable[[], None]) -> dict[str, Any]:
+        record_run(conn, run, summary, "running")
+        try:
+            work()
+        except BaseException:
+            record_run(conn, run, summary, "failed")
+            raise
+        record_run(conn, run, summary, "success")
+        result = summary.as_dict()
+        self.log.info("Run summary: %s", result)
+        return result
+
+
+class ExtractObjectOperator(_ExtractBase):
+    """Extracts one object type (see hubspot_sync.extract.engine for how)."""
+
+    template_fields = ("object_type",)
+
+    def __init__(self, *, object_type: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.object_type = object_type
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        selected = self._selected(context)
+        if selected is not None and self.object_type not in selected:
+            raise AirflowSkipException(f"{self.object_type} is not in the `objects` param")
+        config = load_config()
+        request = ExtractRequest(
+            object_type=self.object_type,
+            window_end_ms=_window_end_ms(context),
+            full_refresh=bool((context.get("params") or {}).get("full_refresh")),
+            since_ms=_since_ms(context),
+            lookback_ms=config.thresholds.search_lookback_minutes * 60_000,
+            max_reject_share=config.thresholds.max_reject_share,
+        )
+        with self._session(context) as (hook, conn, run):
+            summary = RunSummary(self.object_type)
+            lock = {"object_type": self.object_type}
+
+            def work() -> None:
+                conn.execute(load_sql("extract/lock"), lock)
+                try:
+                    extractor = ObjectExtractor(hook, conn, config.objects[self.object_type], run)
+                    result = extractor.run(request)
+                finally:
+                    conn.execute(load_sql("extract/unlock"), lock)
+                vars(summary).update({k: v for k, v in vars(result).items() if k != "started_at"})
+
+            return self._recorded(conn, run, summary, work)
+
+
+class ExtractAssociationsOperator(_ExtractBase):
+    """Refreshes every association table whose two object types are enabled."""
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        config = load_config()
+        enabled = set(config.enabled_objects())
+        selected = self._selected(context)
+        wanted = [
+            association
+            for association in ASSOCIATION_TYPES
+            if {association.from_type, association.to_type} <= enabled
+            and (selected is None or association.from_type in selected or association.to_type in selected)
+        ]
+        with self._session(context) as (hook, conn, run):
+            summary = RunSummary("associations")
+
+            def work() -> None:
+                calls_before = hook.stats.api_calls
+                for association in wanted:
+                    refresh_associations(hook, conn, association, summary)
+                summary.api_calls = hook.stats.api_calls - calls_before
+                summary.rate_limited_calls = hook.stats.rate_limited
+
+            return self._recorded(conn, run, summary, work)
+
+
+def _window_end_ms(context: Any) -> int:
+    """Scheduled runs and backfills end at their interval's end; manual runs read up to now."""
+    dag_run = context.get("dag_run")
+    run_type = str(getattr(dag_run, "run_type", "") or "")
+    end = context.get("data_interval_end")
+    if end is not None and "manual" not in run_type:
+        return epoch_ms(end)
+    return int(time.time() * 1000)
+
+
+def _since_ms(context: Any) -> int | None:
+    """An explicit `since` param, or a backfill's interval start; otherwise the stored cursor rules."""
+    since = (context.get("params") or {}).get("since")
+    if since:
+        return epoch_ms(since if isinstance(since, datetime) else parse_datetime(str(since)))
+    dag_run = context.get("dag_run")
+    if "backfill" in str(getattr(dag_run, "run_type", "") or "") and context.get("data_interval_start"):
+        return epoch_ms(context["data_interval_start"])
+    return None

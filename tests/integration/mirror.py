@@ -1,0 +1,73 @@
+"""Both sides of the mirror as comparable snapshots: what the sandbox holds, what PostgreSQL holds."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from hubspot_sync.objects import ASSOCIATION_TYPES
+from hubspot_sync.values import clean
+
+
+def sandbox_records(hubspot, object_type: str, *, archived: bool = False) -> dict[int, dict]:
+    """Every record of a type through the public API, all properties, values cleaned as the sync does."""
+    with hubspot.http() as http:
+        names = [prop["name"] for prop in http.get(f"/crm/v3/properties/{object_type}").json()["results"]]
+        records, after = {}, None
+        while True:
+            params = {"limit": 100, "properties": ",".join(names), "archived": str(archived).lower()}
+            if after:
+                params["after"] = after
+            body = http.get(f"/crm/v3/objects/{object_type}", params=params).json()
+            for record in body["results"]:
+                values = {name: clean(value) for name, value in record["properties"].items()}
+                records[int(record["id"])] = {
+                    name: value for name, value in values.items() if value is not None
+                }
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return records
+
+
+def warehouse_records(url: str, object_type: str, *, archived: bool = False) -> dict[int, dict]:
+    query = sql.SQL("SELECT id, properties FROM {} WHERE archived = %s").format(
+        sql.Identifier("hubspot", object_type)
+    )
+    with psycopg.connect(url) as conn:
+        return {
+            record_id: {name: value for name, value in properties.items() if value is not None}
+            for record_id, properties in conn.execute(query, (archived,))
+        }
+
+
+def sandbox_associations(hubspot, from_ids: list[int]) -> dict[str, set[tuple[int, int, int]]]:
+    pairs: dict[str, set[tuple[int, int, int]]] = {}
+    with hubspot.http() as http:
+        for association in ASSOCIATION_TYPES:
+            found = pairs.setdefault(association.table, set())
+            ids = from_ids[association.from_type]
+            for start in range(0, len(ids), 100):
+                body = http.post(
+                    f"/crm/v4/associations/{association.from_type}/{association.to_type}/batch/read",
+                    json={"inputs": [{"id": str(i)} for i in ids[start : start + 100]]},
+                ).json()
+                for result in body.get("results", []):
+                    for target in result["to"]:
+                        for kind in target["associationTypes"]:
+                            found.add(
+                                (int(result["from"]["id"]), int(target["toObjectId"]), int(kind["typeId"]))
+                            )
+    return pairs
+
+
+def warehouse_associations(url: str) -> dict[str, set[tuple[int, int, int]]]:
+    pairs = {}
+    with psycopg.connect(url) as conn:
+        for association in ASSOCIATION_TYPES:
+            query = sql.SQL("SELECT {}, {}, type_id FROM {}").format(
+                sql.Identifier(association.from_column),
+                sql.Identifier(association.to_column),
+                sql.Identifier("hubspot", association.table),
+            )
+            pairs[association.table] = {tuple(row) for row in conn.execute(query)}
+    return pairs
