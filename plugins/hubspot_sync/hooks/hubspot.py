@@ -103,7 +103,8 @@ class HubSpotHook(BaseHook):
     Connection: host = API base URL (default https://api.hubapi.com), password = private app token.
     Extras: `rate_limit_tier` (starter | professional | enterprise), or `requests_per_10s` and
     `search_per_second` for other limits; `budget_share` (default 0.9); `account_timezone` (IANA name,
-    for the daily-limit reset time); `timeout_seconds` (default 30); `max_attempts` (default 6).
+    for the daily-limit reset time); `timeout_seconds` (default 30); `max_attempts` (default 6);
+    `backoff_base_seconds` (default 0.5: the first retry waits up to 1 s, doubling, capped at 30 s).
     """
 
     conn_name_attr = "hubspot_conn_id"
@@ -308,7 +309,10 @@ class HubSpotHook(BaseHook):
                     correlation_id=transient.correlation_id,
                 )
             self.stats.retries += 1
-            wait = transient.wait_seconds if transient.wait_seconds is not None else _backoff(attempt)
+            base = float(self.extras.get("backoff_base_seconds", 0.5))
+            wait = (
+                transient.wait_seconds if transient.wait_seconds is not None else _backoff(attempt, base=base)
+            )
             self.log.warning(
                 "HubSpot %s: %s; retry %d/%d in %.1fs%s",
                 operation,
@@ -361,7 +365,9 @@ class HubSpotHook(BaseHook):
                     status=status,
                     correlation_id=correlation_id,
                 )
-            wait = _retry_after(headers) or (1.0 if policy == "SECONDLY" else _backoff(1, base=2.0))
+            base = float(self.extras.get("backoff_base_seconds", 0.5))
+            # Without Retry-After: a second for the per-second search limit, longer for the 10 s window.
+            wait = _retry_after(headers) or (2 * base if policy == "SECONDLY" else _backoff(2, base=base))
             return _Transient(f"429 {policy or 'rate limited'}", status, correlation_id, wait, True)
         if status in RETRYABLE_STATUSES:
             wait = _retry_after(headers)
