@@ -4,28 +4,69 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from hubspot_sync.config import load_config
 from hubspot_sync.dag_defaults import dag_kwargs
 from hubspot_sync.operators.migrate import MigrateOperator
+from hubspot_sync.operators.reverse_etl import ReverseEtlOperator
+from hubspot_sync.reverse_etl.model_config import check_model_names
 
 DOC = """
 ### PostgreSQL -> HubSpot reverse ETL
 
-Brings the warehouse schema up to date (`migrate`). Pushing model results to HubSpot is not
-part of this release yet: the DAG currently applies migrations only and sends nothing.
+Brings the warehouse schema up to date (`migrate`), then runs one task per model declared under
+`models:` in `include/config/sync.yaml`. Each model is a query in `include/sql/reverse_etl/` whose rows
+become property values on HubSpot records (update by id, or update/upsert by a unique property such as
+email). Only values that differ from the last successful push are sent, 100 records per batch call,
+under the shared rate budget; a run where nothing changed makes no API call.
 
-Configuration: `include/config/sync.yaml`. Connections: `postgres_default`, `hubspot_sync_alerts`.
+- Rows that cannot be sent (bad key, value that does not fit the property) land in `hubspot_sync.rejects`.
+- Every property sent is audited in `hubspot_sync.push_audit` (new and previous value, outcome, error,
+  correlationId); per-record state, including HubSpot's refusals, is in `hubspot_sync.push_state`.
+  Refused values are sent again on the next runs, up to the model's `max_attempts`.
+- A broken model (query error, missing column, duplicate keys, unknown or read-only property) fails its
+  own task; the other models still run. Run counts: `hubspot_sync.run_metrics`.
+
+Params: `dry_run` computes the changes without any API call and stores them in
+`hubspot_sync.push_preview`; `models` runs only the chosen models (empty: all).
+
+Connections: `postgres_default`, `hubspot_default`, `hubspot_sync_alerts` (optional alert webhook).
 """
 
 config = load_config()
+model_names = check_model_names(config.models)
 
 with DAG(
     dag_id="hubspot_reverse_etl",
     schedule=CronDataIntervalTimetable(config.schedules.reverse_etl, timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     doc_md=DOC,
+    params={
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Compute and store the changes in hubspot_sync.push_preview; send nothing.",
+        ),
+        "models": Param(
+            [],
+            type="array",
+            # JSON Schema wants a non-empty enum: with no model configured, any name is accepted.
+            items={"type": "string", **({"enum": model_names} if model_names else {})},
+            uniqueItems=True,
+            title="Models",
+            description="Run only these models; leave empty to run every enabled model.",
+        ),
+    },
     **dag_kwargs(config, "reverse-etl"),
 ):
-    MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres)
+    migrate = MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres)
+    for name in model_names:
+        migrate >> ReverseEtlOperator(
+            task_id=f"push_{name}",
+            model_name=name,
+            postgres_conn_id=config.connections.postgres,
+            hubspot_conn_id=config.connections.hubspot,
+            doc_md=config.models[name].description or None,
+        )

@@ -7,6 +7,8 @@ and are writable in HubSpot is checked at run time, against the account's live d
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,6 +24,7 @@ ObjectTypeName = Literal["companies", "contacts", "deals", "tickets", "line_item
 PropertyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,99}$")]
 # A column of the model query's result (PostgreSQL folds unquoted names to lower case).
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SqlFile = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)*\.sql$")]
 
 
@@ -82,3 +85,16 @@ class ReverseEtlModel(_Strict):
         if self.key.column in self.properties:
             raise ValueError(f"column {self.key.column} is the match key; do not map it to a property")
         return self
+
+
+def check_model_names(models: Mapping[str, ReverseEtlModel]) -> list[str]:
+    """Names of the enabled models, in configuration order; a name unfit for a task id is refused."""
+    from hubspot_sync.config import ConfigError, config_path
+
+    bad = [name for name in models if not MODEL_NAME.match(name)]
+    if bad:
+        raise ConfigError(
+            f"{config_path()}: models.{bad[0]}: a model name must be lower case letters, digits and "
+            "underscores, starting with a letter (it becomes the task id push_<name>)"
+        )
+    return [name for name, model in models.items() if model.enabled]

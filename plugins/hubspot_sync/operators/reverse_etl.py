@@ -1,0 +1,62 @@
+"""Pushes one reverse-ETL model to HubSpot: a thin wiring of the hooks to the engine."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+from hubspot_sync.config import load_config
+from hubspot_sync.hooks.hubspot import HubSpotHook
+from hubspot_sync.hooks.warehouse import WarehouseHook
+from hubspot_sync.reverse_etl.engine import Settings, push_model
+from hubspot_sync.run_metrics import RunInfo
+
+
+class ReverseEtlOperator(BaseOperator):
+    """Runs the model `model_name` of the sync configuration (see hubspot_sync.reverse_etl.engine).
+
+    Reads the DAG params `dry_run` (preview only, no API calls) and `models` (a subset to run: this
+    task skips itself when its model is not in a non-empty subset). Returns a small dict of counts.
+    """
+
+    template_fields = ("model_name", "postgres_conn_id", "hubspot_conn_id")
+    ui_color = "#fff4e0"
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        postgres_conn_id: str = "postgres_default",
+        hubspot_conn_id: str = "hubspot_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.model_name = model_name
+        self.postgres_conn_id = postgres_conn_id
+        self.hubspot_conn_id = hubspot_conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        params = context["params"]
+        selected = list(params.get("models") or [])
+        if selected and self.model_name not in selected:
+            raise AirflowSkipException(f"model {self.model_name} is not among the selected: {selected}")
+        config = load_config()
+        model = config.models[self.model_name]
+        settings = Settings(
+            dry_run=bool(params.get("dry_run", False)),
+            max_reject_share=config.thresholds.max_reject_share,
+        )
+        warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
+        with ExitStack() as stack:
+            conn = stack.enter_context(warehouse.connect())
+            # The rate budget commits on its own connection, apart from the push's transactions.
+            hubspot = HubSpotHook(
+                self.hubspot_conn_id,
+                budget_conn_factory=lambda: stack.enter_context(warehouse.connect()),
+            )
+            run = RunInfo.from_context(context)
+            summary = push_model(conn, hubspot, self.model_name, model, run, settings)
+        return summary.as_dict()
