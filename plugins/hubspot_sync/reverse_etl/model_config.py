@@ -25,7 +25,7 @@ PropertyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,99}$
 # A column of the model query's result (PostgreSQL folds unquoted names to lower case).
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-SqlFile = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)*\.sql$")]
+SQL_FILE = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*\.sql$")
 
 
 class _Strict(BaseModel):
@@ -46,7 +46,7 @@ class ReverseEtlModel(_Strict):
     enabled: bool = True
     description: str = ""
     # Path under include/sql/reverse_etl/, e.g. models/contact_usage_score.sql.
-    sql: SqlFile
+    sql: str
     object_type: ObjectTypeName
     key: MatchKey
     # `update` touches existing records only; `upsert` creates a record when the key matches none.
@@ -65,6 +65,11 @@ class ReverseEtlModel(_Strict):
     @field_validator("sql")
     @classmethod
     def _file_exists(cls, sql: str) -> str:
+        if not SQL_FILE.match(sql):
+            raise ValueError(
+                "must be a path under include/sql/reverse_etl/ in lower case letters, digits and "
+                "underscores, ending in .sql, e.g. models/contact_usage_score.sql"
+            )
         if not (MODELS_SQL_DIR / sql).is_file():
             raise ValueError(f"no such file {MODELS_SQL_DIR / sql}; create it or fix the path")
         return sql
