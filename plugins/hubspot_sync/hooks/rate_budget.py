@@ -38,7 +38,8 @@ class Bucket:
 
     @classmethod
     def for_limit(cls, name: str, limit: int, window_seconds: float, share: float) -> Bucket:
-        capacity = max(1.0, math.floor((1 - share) / 2 * limit))
+        # Rounded first: (1 - 0.9) / 2 * 100 is 4.999..., which must give 5, not 4.
+        capacity = max(1.0, math.floor(round((1 - share) / 2 * limit, 6)))
         rate = min(share * limit, limit - capacity) / window_seconds
         return cls(name, capacity, rate)
 

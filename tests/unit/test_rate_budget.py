@@ -1,0 +1,39 @@
+"""Token-bucket sizing: no rolling window may ever exceed HubSpot's limit, whatever the share."""
+
+import pytest
+
+from hubspot_sync.hooks.rate_budget import (
+    SEARCH_LIMIT_PER_SECOND,
+    STANDARD_WINDOW_SECONDS,
+    TIER_LIMITS,
+    Bucket,
+)
+
+
+@pytest.mark.parametrize("share", [0.5, 0.8, 0.9, 0.95, 1.0])
+@pytest.mark.parametrize(
+    ("limit", "window"),
+    [
+        *((limit, STANDARD_WINDOW_SECONDS) for limit in sorted(set(TIER_LIMITS.values()))),
+        (250, 10.0),  # the API limit increase add-on
+        (SEARCH_LIMIT_PER_SECOND, 1.0),
+        (4, 1.0),  # search as older docs state it
+    ],
+)
+def test_a_full_bucket_plus_a_window_of_refill_stays_within_the_limit(limit, window, share):
+    bucket = Bucket.for_limit("b", limit, window, share)
+    assert bucket.capacity >= 1
+    assert bucket.capacity + bucket.rate * window <= limit
+    assert bucket.rate * window <= share * limit + 1e-9
+
+
+@pytest.mark.parametrize(("tier", "capacity", "per_window"), [("professional", 9, 171), ("starter", 5, 90)])
+def test_default_share_uses_ninety_percent_of_the_burst_window(tier, capacity, per_window):
+    bucket = Bucket.for_limit("b", TIER_LIMITS[tier], STANDARD_WINDOW_SECONDS, 0.9)
+    assert bucket.capacity == capacity
+    assert bucket.rate * STANDARD_WINDOW_SECONDS == pytest.approx(per_window)
+
+
+def test_search_is_held_to_at_most_five_in_any_second():
+    bucket = Bucket.for_limit("b", SEARCH_LIMIT_PER_SECOND, 1.0, 0.9)
+    assert (bucket.capacity, bucket.rate) == (1, 4)
