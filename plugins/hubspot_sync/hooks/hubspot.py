@@ -358,6 +358,7 @@ class HubSpotHook(BaseHook):
         if status == 429:
             policy = str(body.get("policyName") or "").upper()
             if policy == "DAILY":
+                self.stats.rate_limited += 1  # a 429 received, though not retried
                 raise HubSpotDailyLimitError(
                     f"HubSpot daily API limit reached ({operation}): {message}. {self._daily_reset_hint()} "
                     "The task is not retried: a retry before the reset would fail the same way."
