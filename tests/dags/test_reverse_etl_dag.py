@@ -102,8 +102,14 @@ def test_models_push_then_an_unchanged_run_costs_nothing(airflow_db, demo, wareh
             "SELECT task_id, status, records_written FROM hubspot_sync.run_metrics "
             "WHERE task_id LIKE 'push_%' ORDER BY task_id"
         ).fetchall()
+        run_summary = conn.execute(
+            "SELECT models_succeeded, models_failed, records_accepted, records_refused_by_hubspot, dry_run "
+            "FROM hubspot_sync.reverse_etl_runs WHERE run_id = %s",
+            (dag_run.run_id,),
+        ).fetchone()
     assert [status for _, status, _ in summaries] == ["success"] * 3
     assert all(written > 0 for _, _, written in summaries)
+    assert run_summary == (3, 0, sum(written for _, _, written in summaries), 0, False)
 
     demo.reset_stats()
     dag_run, _ = run_dag()
