@@ -9,10 +9,6 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_sync.config import load_config
-from hubspot_sync.hooks.hubspot import HubSpotHook
-from hubspot_sync.hooks.warehouse import WarehouseHook
-from hubspot_sync.reverse_etl.engine import Settings, push_model
-from hubspot_sync.run_metrics import RunInfo
 
 
 class ReverseEtlOperator(BaseOperator):
@@ -39,6 +35,12 @@ class ReverseEtlOperator(BaseOperator):
         self.hubspot_conn_id = hubspot_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        # Imported here, not at the top: the DAG file imports this module, and parsing must stay fast.
+        from hubspot_sync.hooks.hubspot import HubSpotHook
+        from hubspot_sync.hooks.warehouse import WarehouseHook
+        from hubspot_sync.reverse_etl.engine import Settings, push_model
+        from hubspot_sync.run_metrics import RunInfo
+
         params = context["params"]
         selected = list(params.get("models") or [])
         if selected and self.model_name not in selected:

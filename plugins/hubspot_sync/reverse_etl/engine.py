@@ -5,6 +5,10 @@ batch, in the same transaction as that batch's audit rows. A crash before that c
 unconfirmed, so the rerun diffs it as changed and sends it again (the same values: harmless); batches
 committed before the crash are not sent again.
 
+Rows that cannot be sent go to hubspot_sync.rejects; when they pass `thresholds.max_reject_share` of
+the rows read, the task fails before sending anything (a model that suddenly rejects many rows is more
+likely broken than its data). Inputs HubSpot refuses are recorded per record and sent again next run.
+
 A run with nothing changed makes no API call: property definitions are read only when there is
 something to validate. A dry run makes none at all: it validates against the definitions the last real
 run read (kept in hubspot_sync.push_property_cache) and stores its preview in hubspot_sync.push_preview.
@@ -54,15 +58,25 @@ def push_model(
     try:
         _run(conn, hubspot, name, model, run, settings, summary)
     except BaseException:
-        conn.rollback()
-        _count_calls(summary, hubspot)
-        record_run(conn, run, summary, "failed")
-        conn.commit()
+        _record_failure(conn, run, summary, hubspot)
         raise
     _count_calls(summary, hubspot)
     record_run(conn, run, summary, "success")
     conn.commit()
     return summary
+
+
+def _record_failure(
+    conn: psycopg.Connection, run: RunInfo, summary: RunSummary, hubspot: HubSpotHook
+) -> None:
+    # Best effort: when the warehouse itself is what failed, the original error matters more.
+    _count_calls(summary, hubspot)
+    try:
+        conn.rollback()
+        record_run(conn, run, summary, "failed")
+        conn.commit()
+    except psycopg.Error as error:
+        log.warning("Could not record the failed run of %s: %s", summary.details.get("model"), error)
 
 
 def _run(
