@@ -6,8 +6,11 @@ from hubspot_sync.reverse_etl.diff import Change, PushState, changed_properties,
 
 
 def plan(rows, state, *, mode="update", on_leave="keep", max_attempts=3, properties=("score", "tier")):
+    """The engine's inputs from plain dicts: every row is a candidate; state keys absent from rows left."""
+    candidates = [(key, rows[key], state.get(key)) for key in sorted(rows)]
+    leaving = [(key, state[key]) for key in sorted(state.keys() - rows.keys())]
     return plan_changes(
-        rows, state, properties=properties, mode=mode, on_leave=on_leave, max_attempts=max_attempts
+        candidates, leaving, properties=properties, mode=mode, on_leave=on_leave, max_attempts=max_attempts
     )
 
 
@@ -41,6 +44,7 @@ def test_rows_that_leave_are_kept_unless_the_model_clears_them(mode):
 
     assert kept.changes == []
     assert kept.left == 1
+    assert plan({}, {"9": PushState({"score": ""})}, on_leave="clear").changes == []
     # A clear is always an update: it must not create a record; only mapped, non-empty values are cleared.
     assert cleared.changes == [Change("9", "update", {"score": ""}, {"score": "5"})]
 

@@ -35,7 +35,7 @@ class Change:
 @dataclass
 class Plan:
     changes: list[Change] = field(default_factory=list)
-    unchanged: int = 0
+    unchanged: int = 0  # candidate rows whose values turned out to equal what was pushed
     held: int = 0  # refused `max_attempts` times with the same values: waits for the model to change
     left: int = 0  # keys no longer in the model
 
@@ -45,41 +45,44 @@ def changed_properties(current: dict[str, str], pushed: dict[str, str]) -> dict[
 
 
 def plan_changes(
-    rows: dict[str, dict[str, str]],
-    state: dict[str, PushState],
+    candidates: Iterable[tuple[str, dict[str, str], PushState | None]],
+    leaving: Iterable[tuple[str, PushState]],
     *,
     properties: Iterable[str],
     mode: Operation,
     on_leave: Literal["keep", "clear"],
     max_attempts: int,
 ) -> Plan:
-    """Compare the model's rows (key -> property -> canonical value) with push state.
+    """Decide what to send.
 
-    `properties` are the ones the model maps: on `clear`, only those are cleared on a key that left.
+    `candidates` are the model's rows (key, property -> canonical value, push state or None when never
+    pushed) that may differ from push state; rows known to be equal need not be passed. `leaving` are
+    the keys in push state the model no longer returns. `properties` are the ones the model maps: on
+    `clear`, only those are cleared on a key that left.
     """
     plan = Plan()
     mapped = set(properties)
-    for key in sorted(rows):
-        record_state = state.get(key) or PushState()
-        values = changed_properties(rows[key], record_state.pushed)
+    for key, current, state in candidates:
+        record_state = state or PushState()
+        values = changed_properties(current, record_state.pushed)
+        if not values:
+            plan.unchanged += 1
+            continue
         _add(plan, key, mode, values, record_state, max_attempts)
-    for key in sorted(state.keys() - rows.keys()):
+    for key, record_state in leaving:
         plan.left += 1
         if on_leave != "clear":
             continue
-        record_state = state[key]
         # Clearing goes through update even for upsert models: it must never create a record.
         cleared = {name: "" for name, value in record_state.pushed.items() if value and name in mapped}
-        _add(plan, key, "update", cleared, record_state, max_attempts)
+        if cleared:
+            _add(plan, key, "update", cleared, record_state, max_attempts)
     return plan
 
 
 def _add(
     plan: Plan, key: str, operation: Operation, values: dict[str, str], state: PushState, max_attempts: int
 ) -> None:
-    if not values:
-        plan.unchanged += 1
-        return
     if state.failed_attempts >= max_attempts and state.failed_values == values:
         plan.held += 1
         return

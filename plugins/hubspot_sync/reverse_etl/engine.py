@@ -89,16 +89,21 @@ def _run(
     summary: RunSummary,
 ) -> None:
     source = store.read_model(conn, name, model)
-    plan = plan_changes(
-        source.rows,
-        store.load_state(conn, name),
-        properties=model.properties.values(),
-        mode=model.mode,
-        on_leave=model.on_leave,
-        max_attempts=model.max_attempts,
-    )
+    try:
+        candidates = store.candidates(conn, name)
+        plan = plan_changes(
+            candidates,
+            store.leaving(conn, name),
+            properties=model.properties.values(),
+            mode=model.mode,
+            on_leave=model.on_leave,
+            max_attempts=model.max_attempts,
+        )
+    finally:
+        store.drop_rows(conn)
+    unchanged = source.stored - len(candidates) + plan.unchanged
     summary.records_read = source.read
-    summary.details.update(unchanged=plan.unchanged, held=plan.held, left_model=plan.left)
+    summary.details.update(unchanged=unchanged, held=plan.held, left_model=plan.left)
     rejects = list(source.rejects)
     sendable: list[tuple[Change, dict[str, str]]] = []
     if plan.changes:
@@ -133,7 +138,7 @@ def _run(
         len(sendable) - failed,
         failed,
         len(rejects),
-        plan.unchanged,
+        unchanged,
         plan.held,
     )
     _check_share(name, failed, source.read, settings, "refused by HubSpot", "hubspot_sync.push_state")

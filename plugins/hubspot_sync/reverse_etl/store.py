@@ -29,38 +29,46 @@ class ModelError(RuntimeError):
 
 @dataclass
 class ModelRows:
-    rows: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> property -> canonical value
+    """What reading the model left behind: counts and rejects; the rows are in pg_temp.reverse_etl_rows."""
+
     read: int = 0
+    stored: int = 0
     rejects: list[Reject] = field(default_factory=list)
 
 
 def read_model(conn: psycopg.Connection, name: str, model: ReverseEtlModel) -> ModelRows:
-    """Run the model query and canonicalise its rows; a row that cannot be keyed or read is rejected."""
+    """Run the model query and store its canonical rows for the diff; unusable rows are rejected."""
     where = f"model {name} ({model.sql_path})"
     try:
         query = model.sql_path.read_text()
     except OSError as error:
         raise ModelError(f"{where}: cannot read the query file: {error}") from None
     result = ModelRows()
-    duplicates = 0
     try:
-        with conn.transaction(), conn.cursor(name=f"reverse_etl_{name}") as cursor:
-            cursor.itersize = FETCH_ROWS
-            cursor.execute(query)
-            columns = [column.name for column in cursor.description or []]
-            _check_columns(where, columns, model)
-            key_index = columns.index(model.key.column)
-            value_indexes = [(columns.index(column), prop) for column, prop in model.properties.items()]
-            for row in cursor:
-                result.read += 1
-                key_or_reject = _row(row, key_index, value_indexes, model)
-                if isinstance(key_or_reject, Reject):
-                    result.rejects.append(key_or_reject)
-                    continue
-                key, values = key_or_reject
-                if key in result.rows:
-                    duplicates += 1
-                result.rows[key] = values
+        with conn.transaction():
+            conn.execute(load_sql("reverse_etl/rows/create"))
+            with conn.cursor(name=f"reverse_etl_{name}") as source, conn.cursor() as target:
+                source.execute(query)
+                columns = [column.name for column in source.description or []]
+                _check_columns(where, columns, model)
+                key_index = columns.index(model.key.column)
+                value_indexes = [(columns.index(column), prop) for column, prop in model.properties.items()]
+                while rows := source.fetchmany(FETCH_ROWS):
+                    canonical_rows = []
+                    for row in rows:
+                        key_or_reject = _row(row, key_index, value_indexes, model)
+                        if isinstance(key_or_reject, Reject):
+                            result.rejects.append(key_or_reject)
+                        else:
+                            canonical_rows.append((key_or_reject[0], Jsonb(key_or_reject[1])))
+                    result.read += len(rows)
+                    result.stored += len(canonical_rows)
+                    # Between two fetches the connection is free for a COPY in the same transaction.
+                    with target.copy(load_sql("reverse_etl/rows/copy")) as copy:
+                        for canonical_row in canonical_rows:
+                            copy.write_row(canonical_row)
+            duplicates = conn.execute(load_sql("reverse_etl/rows/duplicates")).fetchone()[0]
+            conn.execute(load_sql("reverse_etl/rows/analyze"))
     except psycopg.Error as error:
         raise ModelError(f"{where}: the query failed in PostgreSQL: {str(error).strip()}") from None
     if duplicates:
@@ -96,15 +104,29 @@ def _row(
     return key, values
 
 
-def load_state(conn: psycopg.Connection, name: str) -> dict[str, PushState]:
-    with conn.cursor() as cursor:
-        cursor.execute(load_sql("reverse_etl/state/select"), {"model": name})
-        state = {
-            key: PushState(pushed, failed_values, failed_attempts)
-            for key, pushed, failed_values, failed_attempts in cursor
-        }
+def candidates(conn: psycopg.Connection, name: str) -> list[tuple[str, dict[str, str], PushState | None]]:
+    """Rows of the last `read_model` that may differ from push state, with their state."""
+    rows = conn.execute(load_sql("reverse_etl/rows/candidates"), {"model": name}).fetchall()
     conn.commit()
-    return state
+    return [
+        (key, values, None if pushed is None else PushState(pushed, failed_values, failed_attempts))
+        for key, values, pushed, failed_values, failed_attempts in rows
+    ]
+
+
+def leaving(conn: psycopg.Connection, name: str) -> list[tuple[str, PushState]]:
+    """Keys in push state that the last `read_model` did not return."""
+    rows = conn.execute(load_sql("reverse_etl/rows/leaving"), {"model": name}).fetchall()
+    conn.commit()
+    return [
+        (key, PushState(pushed, failed_values, failed_attempts))
+        for key, pushed, failed_values, failed_attempts in rows
+    ]
+
+
+def drop_rows(conn: psycopg.Connection) -> None:
+    conn.execute(load_sql("reverse_etl/rows/drop"))
+    conn.commit()
 
 
 def record_batch(

@@ -1,0 +1,1 @@
+COPY pg_temp.reverse_etl_rows (record_key, vals) FROM STDIN
