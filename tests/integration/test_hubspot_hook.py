@@ -27,7 +27,7 @@ from hubspot_sync.hooks.hubspot import (
     HubSpotRequestError,
     HubSpotUnavailableError,
 )
-from hubspot_sync.hooks.rate_budget import Bucket
+from hubspot_sync.hooks.rate_budget import Bucket, RateBudget
 from hubspot_sync.migrations import apply_migrations
 
 pytestmark = pytest.mark.integration
@@ -330,6 +330,15 @@ def test_the_token_never_reaches_errors_logs_stats_or_the_budget(
 
 
 # -- the shared rate budget ------------------------------------------------------------------
+
+
+def test_taking_from_the_budget_does_not_wait_for_wal_flushes(budget_db):
+    """One take per API call: behind a landing transaction's WAL flush it cost ~2 ms instead of ~0.3 ms."""
+    with psycopg.connect(budget_db) as conn:
+        budget = RateBudget(conn, "token", requests_per_10s=190)
+        budget.acquire("standard")
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
+        assert conn.autocommit
 
 
 def run_in_threads(hooks: list[HubSpotHook], call: Callable[[HubSpotHook], Any], total: int) -> float:

@@ -60,6 +60,7 @@ class RateBudget:
         fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]
         self._conn = conn
         self._conn.autocommit = True
+        self._conn.execute(load_sql("rate_budget/session"))
         self.buckets: dict[RequestKind, Bucket] = {
             "standard": Bucket.for_limit(
                 f"{fingerprint}:standard", requests_per_10s, STANDARD_WINDOW_SECONDS, share
