@@ -1,0 +1,450 @@
+"""Extraction benchmark: ObjectExtractor through the HubSpot hook, sandbox over HTTP, real PostgreSQL.
+
+The sandbox runs as its own process (``python -m hubspot_sandbox``) and every extraction runs in a fresh
+worker process of this script, so each phase's peak RSS (VmHWM) is the extractor's alone. PostgreSQL is
+HUBSPOT_SYNC_PG_URL; a throwaway database is created there and dropped at the end.
+
+Phases (contacts only; property discovery, the list or search reading, the archived pass and the rate
+budget round trips are all in the timings):
+  full load       limits off, N contacts through the list API: API calls against the minimum
+                  (1 property discovery + ceil(N/100) list pages + 1 archived page), records/s, peak RSS
+  rss baseline    the same at a tenth of N: peak RSS must not grow with N
+  incremental     limits off, after a batch update of C contacts: search calls against ceil(C/200)
+  same ms         C contacts given one last-modified millisecond (a bulk import): the tie-break path
+  professional    sandbox enforcing 190 req / 10 s and 5 searches / s, hook at the same tier: share of
+                  the 10-second window used (aim >= 90%) and 429s (aim 0), for a full load and a search
+
+    python bench/bench_extract.py                       # 100,000 contacts, 20,000 changed (a few minutes)
+    python bench/bench_extract.py --quick               # smoke run
+    python bench/bench_extract.py --contacts 1000000    # the flat-RSS check at a million
+    python bench/bench_extract.py --profile             # also cProfile the full load, time by component
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from hubspot_sandbox.testing import free_port  # noqa: E402
+
+TOKEN = "bench-extract-token"  # noqa: S105 - the sandbox's local test token
+PG_URL_ENV = "HUBSPOT_SYNC_PG_URL"
+QUIET = ("--log-level", "error")
+PROFESSIONAL_LIMIT = 190
+SEARCH_LIMIT = 5
+
+# -- the worker: one extraction in its own process ---------------------------------------------
+
+
+def _proc_status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one ObjectExtractor.run in this process; return counts, timings and memory."""
+    import cProfile
+
+    import psycopg
+
+    from hubspot_sync.config import load_config
+    from hubspot_sync.extract.engine import ExtractRequest, ObjectExtractor
+    from hubspot_sync.hooks.hubspot import HubSpotHook
+    from hubspot_sync.run_metrics import RunInfo
+
+    os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = json.dumps(
+        {"conn_type": "http", "host": spec["url"], "password": TOKEN, "extra": spec["extra"]}
+    )
+    rss_before_kib = _proc_status_kib("VmRSS")
+    db_url = spec["db_url"]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
+        extractor = ObjectExtractor(
+            hook, conn, load_config().objects["contacts"], RunInfo("bench", spec["phase"], "contacts")
+        )
+        request = ExtractRequest(
+            "contacts", window_end_ms=int(time.time() * 1000), full_refresh=spec["full_refresh"]
+        )
+        profiler = cProfile.Profile() if spec.get("profile_path") else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        summary = extractor.run(request)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(spec["profile_path"])
+        seconds = time.perf_counter() - started
+        budget_wait = hook.budget.seconds_waited if hook.budget else 0.0
+    return {
+        "seconds": seconds,
+        "records_read": summary.records_read,
+        "records_written": summary.records_written,
+        "records_rejected": summary.records_rejected,
+        "hook": hook.stats.as_dict(),
+        "mode": summary.details.get("mode"),
+        "search": summary.details.get("search"),
+        "budget_wait_seconds": budget_wait,
+        "rss_before_mib": rss_before_kib / 1024,
+        "peak_rss_mib": _proc_status_kib("VmHWM") / 1024,
+    }
+
+
+def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        out_path = out.name
+    try:
+        subprocess.run(
+            [sys.executable, __file__, "--worker", json.dumps(spec), "--worker-out", out_path],
+            cwd=ROOT,
+            check=True,
+        )
+        return json.loads(Path(out_path).read_text())
+    finally:
+        Path(out_path).unlink(missing_ok=True)
+
+
+# -- the sandbox and the database ----------------------------------------------------------
+
+
+class Sandbox:
+    def __init__(self) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hubspot_sandbox", "--port", str(port), "--token", TOKEN, *QUIET],
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("the sandbox exited during start-up")
+            try:
+                httpx.get(f"{self.url}/_sandbox/health", timeout=1)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox did not start within 30 s") from None
+                time.sleep(0.1)
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.url}/_sandbox/{path}", json=body, timeout=3600)
+        response.raise_for_status()
+        return response.json()
+
+    def reseed(self, contacts: int) -> None:
+        self.control("POST", "reset")
+        self.control("PUT", "limits", {"tier": "off"})
+        self.control("POST", "seed", {"contacts": contacts, "seed": 1, "associations": False})
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class BenchDatabase:
+    def __init__(self, server_url: str) -> None:
+        import psycopg
+
+        from hubspot_sync.migrations import apply_migrations
+        from scripts.pg import with_database
+
+        self.server_url = server_url
+        self.name = f"bench_extract_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{self.name}"')
+        self.url = with_database(server_url, self.name)
+        with psycopg.connect(self.url) as conn:
+            apply_migrations(conn)
+
+    def reset_contacts(self) -> None:
+        """Forget the mirrored contacts and their cursor, so the next run is a first full load."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("TRUNCATE hubspot.contacts")
+            conn.execute("DELETE FROM hubspot_sync.cursors WHERE object_type = 'contacts'")
+
+    def random_ids(self, count: int) -> list[str]:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            rows = conn.execute(
+                "SELECT id FROM hubspot.contacts ORDER BY random() LIMIT %s", (count,)
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# -- phases -------------------------------------------------------------------------------
+
+
+UNLIMITED = {"requests_per_10s": 1_000_000, "search_per_second": 100_000}
+
+
+def extract(sandbox: Sandbox, db: BenchDatabase, phase: str, *, full: bool, extra=None, profile=None):
+    sandbox.control("DELETE", "stats")
+    spec = {
+        "phase": phase,
+        "url": sandbox.url,
+        "db_url": db.url,
+        "full_refresh": full,
+        "extra": extra or UNLIMITED,
+        "profile_path": profile,
+    }
+    result = run_worker(spec)
+    result["sandbox"] = sandbox.control("GET", "stats")
+    return result
+
+
+def update_contacts(sandbox: Sandbox, ids: list[str]) -> None:
+    """Change `ids` through batch update, 100 per call, as HubSpot users' edits would."""
+    with sandbox.api() as client:
+        for start in range(0, len(ids), 100):
+            inputs = [
+                {"id": i, "properties": {"jobtitle": f"Bench {start}"}} for i in ids[start : start + 100]
+            ]
+            client.post("/crm/v3/objects/contacts/batch/update", json={"inputs": inputs}).raise_for_status()
+
+
+def row(phase: str, result: dict[str, Any], minimum: int | None, note: str = "") -> dict[str, Any]:
+    return {
+        "phase": phase,
+        "records": result["records_read"],
+        "seconds": round(result["seconds"], 1),
+        "records_per_s": round(result["records_read"] / result["seconds"]) if result["seconds"] else 0,
+        "api_calls": result["hook"]["api_calls"],
+        "minimum": minimum,
+        "429s": result["sandbox"]["rateLimited"]["total"],
+        "peak_rss_mib": round(result["peak_rss_mib"]),
+        "note": note,
+    }
+
+
+def full_minimum(contacts: int) -> int:
+    return 1 + max(1, math.ceil(contacts / 100)) + 1  # properties, list pages, one archived page
+
+
+def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    server_url = os.environ.get(PG_URL_ENV)
+    if not server_url:
+        sys.exit(f"{PG_URL_ENV} is not set: run through `make bench` or scripts/with_postgres.py")
+    rows: list[dict[str, Any]] = []
+    extras: dict[str, Any] = {}
+    sandbox = Sandbox()
+    db = BenchDatabase(server_url)
+    try:
+        baseline = max(1000, args.contacts // 10)
+        sandbox.reseed(baseline)
+        result = extract(sandbox, db, "rss_baseline", full=True)
+        rows.append(row(f"full load {baseline:,}", result, full_minimum(baseline)))
+
+        db.reset_contacts()
+        started = time.perf_counter()
+        sandbox.reseed(args.contacts)
+        extras["seed_seconds"] = round(time.perf_counter() - started, 1)
+        profile_path = str(Path(tempfile.gettempdir()) / "bench_extract.prof") if args.profile else None
+        result = extract(sandbox, db, "full", full=True, profile=profile_path)
+        rows.append(row(f"full load {args.contacts:,}", result, full_minimum(args.contacts)))
+        extras["full_load_calls"] = result["hook"]["by_operation"]
+        extras["rss_before_run_mib"] = round(result["rss_before_mib"])
+        if profile_path:
+            extras["profile_seconds"] = profile_breakdown(profile_path)
+
+        changed = db.random_ids(args.changed)
+        update_contacts(sandbox, changed)
+        time.sleep(0.01)  # past the last write's millisecond
+        result = extract(sandbox, db, "incremental", full=False)
+        rows.append(
+            row(
+                f"incremental {len(changed):,} changed",
+                result,
+                search_minimum(result),
+                _search_note(result),
+            )
+        )
+
+        sandbox.control("POST", "bulk-touch", {"objectType": "contacts", "count": args.changed})
+        time.sleep(0.01)
+        result = extract(sandbox, db, "same_ms", full=False)
+        rows.append(
+            row(
+                f"incremental {args.changed:,} in one ms",
+                result,
+                search_minimum(result),
+                _search_note(result),
+            )
+        )
+
+        if not args.skip_tier:
+            rows.extend(professional_phase(sandbox, db, args.tier_contacts, args.tier_changed, extras))
+    finally:
+        sandbox.stop()
+        db.drop()
+    return rows, extras
+
+
+def professional_phase(
+    sandbox: Sandbox, db: BenchDatabase, contacts: int, changed: int, extras: dict[str, Any]
+) -> list[dict[str, Any]]:
+    db.reset_contacts()
+    sandbox.reseed(contacts)
+    tier = {"rate_limit_tier": "professional"}
+    sandbox.control("PUT", "limits", {"tier": "professional"})
+    full = extract(sandbox, db, "professional_full", full=True, extra=tier)
+    window_share = full["sandbox"]["total"] / full["seconds"] * 10 / PROFESSIONAL_LIMIT
+    extras["professional_window_share"] = round(window_share, 3)
+    share_note = f"{window_share:.0%} of 190/10s" + (" (run < 10 s: burst)" if full["seconds"] < 10 else "")
+
+    sandbox.control("PUT", "limits", {"tier": "off"})  # the edits are not the extractor's budget
+    update_contacts(sandbox, db.random_ids(changed))
+    time.sleep(0.01)
+    sandbox.control("PUT", "limits", {"tier": "professional"})
+    incremental = extract(sandbox, db, "professional_incremental", full=False, extra=tier)
+    searches = incremental["hook"]["by_operation"].get("objects.search", 0)
+    search_rate = searches / incremental["seconds"]
+    extras["professional_search_per_s"] = round(search_rate, 2)
+    return [
+        row(
+            f"professional full {contacts:,}",
+            full,
+            full_minimum(contacts),
+            share_note,
+        ),
+        row(
+            f"professional incr {changed:,}",
+            incremental,
+            search_minimum(incremental),
+            f"search {search_rate:.1f}/s of 5",
+        ),
+    ]
+
+
+def search_minimum(result: dict[str, Any]) -> int:
+    """Properties + ceil(records in the window / 200) search pages + one archived page. The window
+    starts `lookback` before the cursor, so it can hold more than the contacts just changed."""
+    return 1 + max(1, math.ceil(result["records_read"] / 200)) + 1
+
+
+def _search_note(result: dict[str, Any]) -> str:
+    search = result.get("search") or {}
+    return f"restarts {search.get('restarts', 0)}, tie pages {search.get('tie_pages', 0)}"
+
+
+# -- profile ------------------------------------------------------------------------------
+
+# Cumulative time of each stage of the extraction, found by (file path fragment, function name).
+STAGES = [
+    ("API calls (HubSpotHook.request)", "hooks/hubspot.py", "request"),
+    ("  rate budget (PostgreSQL round trip)", "hooks/rate_budget.py", "acquire"),
+    ("  SDK + HTTP until response headers", "hubspot/crm/objects/rest.py", "request"),
+    ("  body read + JSON decode (_decode)", "hooks/hubspot.py", "_decode"),
+    ("    of which json.loads", "json/__init__.py", "loads"),
+    ("normalisation (records.to_row)", "hubspot_sync/records.py", "to_row"),
+    ("landing (store.upsert_rows)", "extract/store.py", "upsert_rows"),
+    ("  COPY rows (Jsonb encode + write_row)", "psycopg/_copy_base.py", "write_row"),
+    ("    of which JSON encode", "json/encoder.py", "encode"),
+    ("merges (store.mark_merged)", "extract/store.py", "mark_merged"),
+    ("rejects (record_rejects)", "hubspot_sync/run_metrics.py", "record_rejects"),
+    ("cursor (store.save_cursor)", "extract/store.py", "save_cursor"),
+]
+
+
+def profile_breakdown(path: str) -> dict[str, Any]:
+    """Seconds per stage (cumulative, under cProfile, which inflates many small Python calls)."""
+    stats = pstats.Stats(path)
+    entries = stats.stats  # type: ignore[attr-defined]
+    total = max(cumulative for (_, _, _, cumulative, _) in entries.values())
+    breakdown = {"total (profiled run)": round(total, 2)}
+    for label, fragment, function in STAGES:
+        seconds = 0.0
+        for (filename, _, name), (_, _, _, cumulative, callers) in entries.items():
+            if fragment in filename and name == function:
+                # Count only calls from outside the function itself (recursion would count twice).
+                outside = [c for c in callers if c[2] != function or fragment not in c[0]]
+                seconds += cumulative if outside else 0.0
+        breakdown[label] = round(seconds, 2)
+    return breakdown
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+def print_table(rows: list[dict[str, Any]], extras: dict[str, Any]) -> None:
+    headers = ["phase", "records", "seconds", "records_per_s", "api_calls", "minimum", "429s", "peak_rss_mib"]
+    headers.append("note")
+    widths = {h: max(len(h), *(len(_fmt(r[h])) for r in rows)) for h in headers}
+    print("  ".join(h.ljust(widths[h]) for h in headers))
+    for r in rows:
+        print("  ".join(_fmt(r[h]).ljust(widths[h]) for h in headers))
+    for key, value in extras.items():
+        if isinstance(value, dict) and key.startswith("profile"):
+            print(f"{key}:")
+            for label, seconds in value.items():
+                print(f"  {label:<44} {seconds:>7.2f}")
+        else:
+            print(f"{key}: {json.dumps(value)}")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--changed", type=int, default=20_000, help="contacts changed before incremental")
+    parser.add_argument("--tier-contacts", type=int, default=40_000, help="full load at Professional")
+    parser.add_argument("--tier-changed", type=int, default=4_000, help="incremental at Professional")
+    parser.add_argument("--skip-tier", action="store_true", help="no Professional-tier phase")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--profile", action="store_true", help="cProfile the large full load")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        Path(args.worker_out).write_text(json.dumps(worker(json.loads(args.worker))))
+        return 0
+    if args.quick:
+        args.contacts, args.changed, args.tier_contacts, args.tier_changed = 5_000, 1_000, 2_000, 400
+    with tempfile.TemporaryDirectory(prefix="bench-extract-airflow-") as airflow_home:
+        os.environ.setdefault("AIRFLOW_HOME", airflow_home)  # workers inherit it; nothing lands in ~/airflow
+        rows, extras = run(args)
+    print_table(rows, extras)
+    if args.json:
+        print(json.dumps({"rows": rows, "extras": extras}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
