@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -114,7 +116,15 @@ def hubspot(_sandbox_server, monkeypatch: pytest.MonkeyPatch):
     _sandbox_server.set_config(searchLagMs=0)
     monkeypatch.setenv(
         "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps({"conn_type": "http", "host": _sandbox_server.url, "password": _sandbox_server.token}),
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": _sandbox_server.url,
+                "password": _sandbox_server.token,
+                # Retries back off for milliseconds, not seconds: the sandbox's faults are instant.
+                "extra": {"backoff_base_seconds": 0.02},
+            }
+        ),
     )
     return _sandbox_server
 
@@ -147,3 +157,32 @@ def _merge(base: dict, overrides: dict) -> None:
             _merge(base[key], value)
         else:
             base[key] = value
+
+
+class _CapturingHandler(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests.append({"path": self.path, "body": body.decode(), "headers": dict(self.headers)})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """A local HTTP server wired as the alert connection; returns the requests it receives."""
+    _CapturingHandler.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CapturingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_SYNC_ALERTS", json.dumps({"conn_type": "http", "host": host, "port": port})
+    )
+    yield _CapturingHandler.requests
+    server.shutdown()
+    server.server_close()

@@ -2,46 +2,13 @@
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
-
-import pytest
 
 from hubspot_sync.notifiers import WebhookNotifier, build_alert
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "pat-test-0000-very-secret-token"
-
-
-class Captured(BaseHTTPRequestHandler):
-    requests: list[dict] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).requests.append({"path": self.path, "body": body.decode(), "headers": dict(self.headers)})
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook(monkeypatch):
-    Captured.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Captured)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_SYNC_ALERTS", json.dumps({"conn_type": "http", "host": host, "port": port})
-    )
-    yield Captured.requests
-    server.shutdown()
-    server.server_close()
 
 
 def failing_dag():

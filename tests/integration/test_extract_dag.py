@@ -1,5 +1,12 @@
 """hubspot_extract end to end: the sandbox over HTTP, real PostgreSQL, the real Airflow runtime."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import psycopg
 import pytest
 
@@ -12,6 +19,14 @@ from tests.integration.mirror import (
 
 pytestmark = pytest.mark.integration
 OBJECTS = ("companies", "contacts", "deals")
+MIRROR_TABLES = (
+    "contacts",
+    "companies",
+    "deals",
+    "contact_company_associations",
+    "deal_contact_associations",
+    "deal_company_associations",
+)
 
 
 def run_extract(**params):
@@ -20,8 +35,8 @@ def run_extract(**params):
     from tests.dags.test_dag_integrity import DAGS_DIR
 
     bag = DagBag(dag_folder=str(DAGS_DIR / "hubspot_extract.py"), safe_mode=False)
-    dag_run = bag.dags["hubspot_extract"].test(run_conf=params or None)
-    return dag_run
+    assert bag.import_errors == {}
+    return bag.dags["hubspot_extract"].test(run_conf=params or None)
 
 
 def assert_mirror_equal(hubspot, url):
@@ -33,18 +48,215 @@ def assert_mirror_equal(hubspot, url):
     assert warehouse_associations(url) == sandbox_associations(hubspot, live)
 
 
-@pytest.fixture(autouse=True)
+def row_versions(url):
+    """(table, id) -> xmin: any rewrite of a row, even with identical values, changes it."""
+    with psycopg.connect(url) as conn:
+        versions = {}
+        for table in MIRROR_TABLES:
+            for row in conn.execute(f"SELECT xmin::text, * FROM hubspot.{table}"):
+                versions[(table, row[1:3] if "associations" in table else row[1])] = row[0]
+        return versions
+
+
+def task_summaries(url, run_id):
+    with psycopg.connect(url) as conn:
+        return {
+            task_id: (status, details)
+            for task_id, status, details in conn.execute(
+                "SELECT task_id, status, details FROM hubspot_sync.run_metrics WHERE run_id = %s", (run_id,)
+            )
+        }
+
+
+@pytest.fixture
 def no_retries(sync_config):
     sync_config({"dag_defaults": {"retries": 0}})
 
 
-def test_first_run_mirrors_the_sandbox(airflow_db, hubspot, warehouse):
-    hubspot.seed(companies=100, contacts=500, deals=200)
-    dag_run = run_extract()
-    assert dag_run.state == "success"
+def make_changes(hubspot):
+    """Everything a day in a CRM does, through the public API; returns ids worth checking."""
+    with hubspot.http() as http:
+        contacts = sorted(sandbox_records(hubspot, "contacts"))
+        companies = sorted(sandbox_records(hubspot, "companies"))
+        deals = sorted(sandbox_records(hubspot, "deals"))
+        updates = [{"id": str(i), "properties": {"firstname": f"Renamed{i}"}} for i in contacts[:250]]
+        for start in range(0, len(updates), 100):
+            http.post("/crm/v3/objects/contacts/batch/update", json={"inputs": updates[start : start + 100]})
+        created = http.post(
+            "/crm/v3/objects/contacts/batch/create",
+            json={
+                "inputs": [
+                    {"properties": {"email": f"new{i}@example.org", "firstname": "New"}} for i in range(40)
+                ]
+            },
+        )
+        assert created.status_code == 201, created.text
+        http.post(
+            "/crm/v3/objects/contacts/batch/archive",
+            json={"inputs": [{"id": str(i)} for i in contacts[300:320]]},
+        )
+        http.post(
+            "/crm/v3/objects/deals/batch/archive", json={"inputs": [{"id": str(i)} for i in deals[:10]]}
+        )
+        merges = [(contacts[400], contacts[401]), (contacts[402], contacts[403])]
+        for primary, merged in merges:
+            response = http.post(
+                "/crm/v3/objects/contacts/merge",
+                json={"primaryObjectId": str(primary), "objectIdToMerge": str(merged)},
+            )
+            assert response.status_code == 200, response.text
+        company_merge = (companies[10], companies[11])
+        http.post(
+            "/crm/v3/objects/companies/merge",
+            json={"primaryObjectId": str(company_merge[0]), "objectIdToMerge": str(company_merge[1])},
+        )
+        # Association changes do not bump last-modified: only the sweep can see them.
+        for contact in contacts[500:520]:
+            http.put(f"/crm/v4/objects/contacts/{contact}/associations/default/companies/{companies[50]}")
+        removed = 0
+        for contact in contacts[600:700]:
+            links = http.get(f"/crm/v4/objects/contacts/{contact}/associations/companies").json()["results"]
+            for link in links:
+                http.delete(f"/crm/v4/objects/contacts/{contact}/associations/companies/{link['toObjectId']}")
+                removed += 1
+        assert removed > 0
+        new_property = http.post(
+            "/crm/v3/properties/contacts",
+            json={
+                "name": "nps_score",
+                "label": "NPS score",
+                "type": "number",
+                "fieldType": "number",
+                "groupName": "contactinformation",
+            },
+        )
+        assert new_property.status_code == 201, new_property.text
+        scored = [{"id": str(i), "properties": {"nps_score": str(i % 11)}} for i in contacts[700:800]]
+        http.post("/crm/v3/objects/contacts/batch/update", json={"inputs": scored})
+    touched = hubspot.bulk_touch("contacts", count=12_000, properties={"hs_lead_status": "OPEN"})
+    assert touched["count"] == 12_000
+    return {"merges": merges, "company_merge": company_merge}
+
+
+def test_extract_mirrors_then_converges_on_every_kind_of_change(airflow_db, hubspot, warehouse, no_retries):
+    hubspot.seed(companies=1_000, contacts=12_500, deals=2_000)
+    first = run_extract()
+    assert first.state == "success"
+    assert_mirror_equal(hubspot, warehouse)
+    summaries = task_summaries(warehouse, first.run_id)
+    assert {status for status, _ in summaries.values()} == {"success"}
+    assert summaries["extract_contacts"][1]["mode"] == "full_load"
+
+    checks = make_changes(hubspot)
+    second = run_extract()
+    assert second.state == "success"
+    assert_mirror_equal(hubspot, warehouse)
+    contacts_summary = task_summaries(warehouse, second.run_id)["extract_contacts"][1]
+    assert contacts_summary["mode"] == "incremental"
+    assert contacts_summary["drift"]["added"] == ["nps_score"]
+    with psycopg.connect(warehouse) as conn:
+        for survivor, merged in checks["merges"]:
+            row = conn.execute(
+                "SELECT merged_into_id, archived FROM hubspot.contacts WHERE id = %s", (merged,)
+            )
+            assert row.fetchone() == (survivor, True)
+        survivor, merged = checks["company_merge"]
+        row = conn.execute("SELECT merged_into_id, archived FROM hubspot.companies WHERE id = %s", (merged,))
+        assert row.fetchone() == (survivor, True)
+        catalog = conn.execute(
+            "SELECT type FROM hubspot_sync.property_catalog "
+            "WHERE object_type = 'contacts' AND name = 'nps_score'"
+        ).fetchone()
+        assert catalog == ("number",)
+
+    # The same window again: nothing in the mirror is rewritten, not even with identical values.
+    before = row_versions(warehouse)
+    since = contacts_summary["window_start_ms"] + 10 * 60_000
+    rerun = run_extract(since=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since / 1000)))
+    assert rerun.state == "success"
+    assert row_versions(warehouse) == before
+
+
+def test_killed_mid_object_then_rerun_converges_without_duplicates(
+    airflow_db, hubspot, warehouse, no_retries
+):
+    hubspot.seed(companies=200, contacts=6_000, deals=300)
+    # Slow list pages down so the kill lands inside the contacts full load.
+    hubspot.set_faults(
+        {"latencyMs": 40, "latencyRate": 1.0, "endpoints": ["GET /crm/v3/objects/{objectType}"]}
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "dags", "test", "hubspot_extract"],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with psycopg.connect(warehouse) as conn:
+                exists = conn.execute("SELECT to_regclass('hubspot_sync.cursors')").fetchone()[0]
+                progress = (
+                    exists
+                    and conn.execute(
+                        "SELECT list_after FROM hubspot_sync.cursors WHERE object_type = 'contacts'"
+                    ).fetchone()
+                )
+            if progress and progress[0]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the contacts full load never committed a batch")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    with psycopg.connect(warehouse) as conn:
+        partial = conn.execute("SELECT count(*) FROM hubspot.contacts").fetchone()[0]
+    assert 0 < partial < 6_000
+
+    hubspot.clear_faults()
+    hubspot.reset_stats()
+    rerun = run_extract()
+    assert rerun.state == "success"
+    list_calls = hubspot.stats()["byEndpoint"].get("GET /crm/v3/objects/{objectType}", 0)
+    assert_mirror_equal(hubspot, warehouse)
+    summary = task_summaries(warehouse, rerun.run_id)["extract_contacts"][1]
+    assert summary["mode"] == "full_load_resumed"
+    # Resumed, not restarted: the pages already landed are not read again.
+    assert list_calls <= (6_000 - partial) // 100 + 2 + 300 // 100 + 1 + 3
+
+
+def test_converges_when_a_tenth_of_requests_fail(airflow_db, hubspot, warehouse, no_retries):
+    hubspot.seed(companies=500, contacts=5_000, deals=1_000)
+    hubspot.set_faults(
+        {"errorRate": 0.07, "statuses": [429, 500, 502, 503, 504], "dropRate": 0.03, "seed": 7}
+    )
+    first = run_extract()
+    assert first.state == "success"
+    injected = sum(hubspot.stats()["faultsInjected"].values())
+    hubspot.clear_faults()
     assert_mirror_equal(hubspot, warehouse)
     with psycopg.connect(warehouse) as conn:
-        summaries = conn.execute(
-            "SELECT task_id, status, records_read FROM hubspot_sync.run_metrics ORDER BY task_id"
-        ).fetchall()
-    assert [row[1] for row in summaries] == ["success"] * 4
+        retries = conn.execute(
+            "SELECT sum((details->>'retries')::int) FROM hubspot_sync.run_metrics WHERE run_id = %s",
+            (first.run_id,),
+        ).fetchone()[0]
+    assert injected >= 5
+    assert retries >= injected  # every injected failure was retried
+
+
+def test_daily_limit_fails_the_task_once_with_one_alert(airflow_db, hubspot, warehouse, webhook, sync_config):
+    sync_config({"dag_defaults": {"retries": 2, "retry_delay_seconds": 1}})
+    hubspot.seed(companies=50, contacts=100, deals=20)
+    hubspot.set_limits(tier="starter", dailyUsed=250_000)
+    dag_run = run_extract()
+    assert dag_run.state == "failed"
+    alerts = [json.loads(request["body"]) for request in webhook]
+    task_alerts = [alert for alert in alerts if alert["event"] in ("task_failure", "task_retry")]
+    assert [alert["event"] for alert in task_alerts] == ["task_failure"]
+    assert task_alerts[0]["task_id"] == "extract_companies"
+    assert "daily API limit" in task_alerts[0]["exception"]
+    assert "resets at midnight" in task_alerts[0]["exception"]
+    assert [alert["event"] for alert in alerts].count("dag_failure") == 1
+    assert hubspot.stats()["rateLimited"].get("DAILY", 0) == 1

@@ -4,7 +4,8 @@ HubSpot does not reliably bump a record's last-modified time when an association
 removed, so association changes cannot be found through the changed records. Each run therefore
 sweeps every live source record in id order, 100 per v4 batch read, and replaces that batch's rows
 in one transaction. A record HubSpot reports as having no associations (OBJECT_NOT_FOUND in the 207)
-loses its rows; one that failed for another reason keeps them and is counted.
+loses its rows; one that failed for another reason keeps them and is counted. Rows of archived
+and merged-away records are removed: they have no live associations.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def refresh_associations(
         counts["failed_sources"] += len(failed)
         summary.records_read += len(from_ids)
         summary.records_written += removed + written
+    with conn.transaction():
+        pruned = store.prune_archived_associations(
+            conn, association.table, association.from_type, association.from_column
+        )
+    counts["removed"] += pruned
+    summary.records_written += pruned
     summary.details[association.table] = counts
 
 

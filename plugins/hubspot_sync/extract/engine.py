@@ -63,7 +63,8 @@ class ObjectExtractor:
     def run(self, request: ExtractRequest) -> RunSummary:
         object_type = OBJECT_TYPES[request.object_type]
         summary = RunSummary(request.object_type)
-        calls_before, limited_before = self.hook.stats.api_calls, self.hook.stats.rate_limited
+        stats = self.hook.stats
+        calls_before, limited_before, retries_before = stats.api_calls, stats.rate_limited, stats.retries
         hubspot_properties = self.hook.get_properties(object_type.name)
         with self.conn.transaction():
             drift = store.update_catalog(self.conn, object_type.name, hubspot_properties)
@@ -94,6 +95,7 @@ class ObjectExtractor:
 
         summary.api_calls = self.hook.stats.api_calls - calls_before
         summary.rate_limited_calls = self.hook.stats.rate_limited - limited_before
+        summary.details["retries"] = self.hook.stats.retries - retries_before
         share = summary.records_rejected / summary.records_read if summary.records_read else 0.0
         summary.details["reject_share"] = round(share, 4)
         if share > request.max_reject_share:

@@ -229,6 +229,15 @@ def replace_associations(
     return removed, upserted
 
 
+def prune_archived_associations(
+    conn: psycopg.Connection, table: str, from_table: str, from_column: str
+) -> int:
+    statement = sql.SQL(load_sql("extract/prune_archived_associations")).format(
+        table=table_id(table), from_table=table_id(from_table), from_column=sql.Identifier(from_column)
+    )
+    return conn.execute(statement).rowcount
+
+
 def live_ids(conn: psycopg.Connection, object_type: str, after_id: int, limit: int) -> list[int]:
     """Ids of records not archived, in id order, for association sweeps."""
     query = sql.SQL(load_sql("extract/live_ids")).format(table=table_id(object_type))

@@ -124,21 +124,19 @@ class ExtractAssociationsOperator(_ExtractBase):
             summary = RunSummary("associations")
 
             def work() -> None:
-                calls_before = hook.stats.api_calls
                 for association in wanted:
                     refresh_associations(hook, conn, association, summary)
-                summary.api_calls = hook.stats.api_calls - calls_before
+                summary.api_calls = hook.stats.api_calls
                 summary.rate_limited_calls = hook.stats.rate_limited
+                summary.details["retries"] = hook.stats.retries
 
             return self._recorded(conn, run, summary, work)
 
 
 def _window_end_ms(context: Any) -> int:
     """Scheduled runs and backfills end at their interval's end; manual runs read up to now."""
-    dag_run = context.get("dag_run")
-    run_type = str(getattr(dag_run, "run_type", "") or "")
     end = context.get("data_interval_end")
-    if end is not None and "manual" not in run_type:
+    if end is not None and _run_type(context) != "manual":
         return epoch_ms(end)
     return int(time.time() * 1000)
 
@@ -148,7 +146,12 @@ def _since_ms(context: Any) -> int | None:
     since = (context.get("params") or {}).get("since")
     if since:
         return epoch_ms(since if isinstance(since, datetime) else parse_datetime(str(since)))
-    dag_run = context.get("dag_run")
-    if "backfill" in str(getattr(dag_run, "run_type", "") or "") and context.get("data_interval_start"):
+    if _run_type(context) == "backfill" and context.get("data_interval_start"):
         return epoch_ms(context["data_interval_start"])
     return None
+
+
+def _run_type(context: Any) -> str:
+    """'scheduled', 'manual', 'backfill', ... whichever enum class the context's dag run carries."""
+    run_type = getattr(context.get("dag_run"), "run_type", None) or ""
+    return str(getattr(run_type, "value", run_type)).lower()
