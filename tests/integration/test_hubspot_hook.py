@@ -222,8 +222,8 @@ def test_connections_that_keep_dropping_fail_after_the_last_attempt(hubspot, con
 
 def test_a_timed_out_request_is_retried(hubspot, connect, backoffs):
     hubspot.seed(contacts=2, associations=False)
-    connect(timeout_seconds=0.3)
-    script(hubspot, LIST, [1], "latency", latencyMs=1500)
+    connect(timeout_seconds=1.0)  # generous: only the scripted 3-second answer may time out
+    script(hubspot, LIST, [1], "latency", latencyMs=3000)
     hook = HubSpotHook()
 
     assert len(list_one_page(hook)) == 2
