@@ -13,7 +13,7 @@ import pytest
 from hubspot_sync.config import load_config
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.migrations import apply_migrations
-from hubspot_sync.reverse_etl import model_config
+from hubspot_sync.reverse_etl import engine, model_config
 from hubspot_sync.reverse_etl.engine import Settings, push_model
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.reverse_etl.store import ModelError
@@ -103,7 +103,8 @@ def batch_calls(hubspot, endpoint: str) -> int:
     return hubspot.stats()["byEndpoint"].get(endpoint, 0)
 
 
-def test_first_push_no_change_then_250_changes(push, db, sandbox):
+def test_first_push_no_change_then_250_changes(push, db, sandbox, monkeypatch):
+    monkeypatch.setattr(engine, "SLICE_ROWS", 3_000)  # several slices still pack full batches
     usage_rows(db, 10_000)
 
     first = push("contact_usage_score", USAGE)

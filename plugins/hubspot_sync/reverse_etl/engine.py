@@ -5,9 +5,11 @@ batch, in the same transaction as that batch's audit rows. A crash before that c
 unconfirmed, so the rerun diffs it as changed and sends it again (the same values: harmless); batches
 committed before the crash are not sent again.
 
-Rows that cannot be sent go to hubspot_sync.rejects; when they pass `thresholds.max_reject_share` of
-the rows read, the task fails before sending anything (a model that suddenly rejects many rows is more
-likely broken than its data). Inputs HubSpot refuses are recorded per record and sent again next run.
+Changed rows are handled in slices of SLICE_ROWS, so a worker's memory does not grow with the model.
+Rows that cannot be sent go to hubspot_sync.rejects; once they pass `thresholds.max_reject_share` of
+the rows read, the task fails before sending the next slice (a model that suddenly rejects many rows
+is more likely broken than its data). Inputs HubSpot refuses are recorded per record and sent again
+on the next run.
 
 A run with nothing changed makes no API call: property definitions are read only when there is
 something to validate. A dry run makes none at all: it validates against the definitions the last real
@@ -24,7 +26,7 @@ import psycopg
 
 from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotRequestError
 from hubspot_sync.reverse_etl import store
-from hubspot_sync.reverse_etl.diff import Change, plan_changes
+from hubspot_sync.reverse_etl.diff import Change, Plan, plan_changes
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.reverse_etl.responses import batch_input, input_errors, whole_batch_error
 from hubspot_sync.reverse_etl.store import ModelError
@@ -34,6 +36,8 @@ from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100  # HubSpot's maximum inputs per batch call
+# Candidate rows diffed, validated and sent at a time; a multiple of BATCH_SIZE, so no batch is short.
+SLICE_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -89,59 +93,109 @@ def _run(
     summary: RunSummary,
 ) -> None:
     source = store.read_model(conn, name, model)
-    try:
-        candidates = store.candidates(conn, name)
-        plan = plan_changes(
-            candidates,
-            store.leaving(conn, name),
-            properties=model.properties.values(),
-            mode=model.mode,
-            on_leave=model.on_leave,
-            max_attempts=model.max_attempts,
-        )
-    finally:
-        store.drop_rows(conn)
-    unchanged = source.stored - len(candidates) + plan.unchanged
     summary.records_read = source.read
-    summary.details.update(unchanged=unchanged, held=plan.held, left_model=plan.left)
-    rejects = list(source.rejects)
-    sendable: list[tuple[Change, dict[str, str]]] = []
-    if plan.changes:
-        definitions = _definitions(conn, hubspot, model, settings.dry_run)
-        if definitions is None:
-            summary.details["validated"] = "no property definitions cached yet: types were not checked"
-            sendable = [(change, change.values) for change in plan.changes]
+    push = _Push(conn, hubspot, name, model, run, settings, summary, source.read)
+    push.start(source.rejects)
+    considered = 0
+    for candidates in store.candidates(conn, name, SLICE_ROWS):
+        considered += len(candidates)
+        push.handle(plan_changes(candidates, [], **push.plan_options))
+    push.handle(plan_changes([], store.leaving(conn, name), **push.plan_options))
+    # After a failure the temp table goes with the connection, or the next read_model replaces it.
+    store.drop_rows(conn)
+    push.finish(unchanged=source.stored - considered)
+
+
+class _Push:
+    """The sending side of one run, fed slice by slice so that memory stays bounded by SLICE_ROWS."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        hubspot: HubSpotHook,
+        name: str,
+        model: ReverseEtlModel,
+        run: RunInfo,
+        settings: Settings,
+        summary: RunSummary,
+        read: int,
+    ) -> None:
+        self.conn, self.hubspot, self.name, self.model = conn, hubspot, name, model
+        self.run, self.settings, self.summary, self.read = run, settings, summary, read
+        self.plan_options = {
+            "properties": list(model.properties.values()),
+            "mode": model.mode,
+            "on_leave": model.on_leave,
+            "max_attempts": model.max_attempts,
+        }
+        self.definitions: dict[str, PropertyDefinition] | None = None
+        self.counts = {"changed": 0, "failed": 0, "unchanged": 0, "held": 0, "left_model": 0, "rejected": 0}
+
+    def start(self, rejects: list[Reject]) -> None:
+        if self.settings.dry_run:
+            store.clear_preview(self.conn, self.name)
+        self._reject(rejects)
+
+    def handle(self, plan: Plan) -> None:
+        self.counts["unchanged"] += plan.unchanged
+        self.counts["held"] += plan.held
+        self.counts["left_model"] += plan.left
+        if not plan.changes:
+            return
+        sendable, rejects = self._validate(plan.changes)
+        self._reject(rejects)
+        self.counts["changed"] += len(sendable)
+        if self.settings.dry_run:
+            store.append_preview(self.conn, self.name, self.run, sendable, [])
         else:
-            where = f"model {name} ({model.sql_path})"
-            problems = mapping_problems(model.properties, model.key.property, definitions)
-            if problems:
-                raise ModelError(f"{where}: {'; '.join(problems)}")
-            sendable, refused = _validate(plan.changes, definitions, model.object_type)
-            rejects += refused
-    summary.records_rejected = len(rejects)
-    summary.details["changed"] = len(sendable)
-    if settings.dry_run:
-        store.store_preview(conn, name, run, sendable, rejects)
-        log.info("Dry run of %s: %d records would be sent, %d rejected", name, len(sendable), len(rejects))
-        return
-    with conn.transaction():
-        record_rejects(conn, run, rejects)
-    _check_share(name, len(rejects), source.read, settings, "rejected", "hubspot_sync.rejects")
-    failed = _send(conn, hubspot, name, model, run, sendable)
-    summary.records_written = len(sendable) - failed
-    summary.details["failed"] = failed
-    log.info(
-        "Model %s: %d read, %d sent, %d accepted, %d failed, %d rejected, %d unchanged, %d held",
-        name,
-        source.read,
-        len(sendable),
-        len(sendable) - failed,
-        failed,
-        len(rejects),
-        unchanged,
-        plan.held,
-    )
-    _check_share(name, failed, source.read, settings, "refused by HubSpot", "hubspot_sync.push_state")
+            self.counts["failed"] += _send(self.conn, self.hubspot, self.name, self.model, self.run, sendable)
+
+    def finish(self, unchanged: int) -> None:
+        counts = {**self.counts, "unchanged": self.counts["unchanged"] + unchanged}
+        self.summary.records_rejected = counts.pop("rejected")
+        self.summary.details.update(counts)
+        if self.settings.dry_run:
+            log.info("Dry run of %s: %s", self.name, counts)
+            return
+        self.summary.records_written = counts["changed"] - counts["failed"]
+        log.info("Model %s: %d read, %s", self.name, self.read, counts)
+        _check_share(
+            self.name,
+            counts["failed"],
+            self.read,
+            self.settings,
+            "refused by HubSpot",
+            "hubspot_sync.push_state",
+        )
+
+    def _validate(self, changes: list[Change]) -> tuple[list[tuple[Change, dict[str, str]]], list[Reject]]:
+        if self.definitions is None:
+            self.definitions = _definitions(self.conn, self.hubspot, self.model, self.settings.dry_run)
+            if self.definitions is None:
+                self.summary.details["validated"] = "no property definitions cached yet: types not checked"
+                self.definitions = {}
+            else:
+                where = f"model {self.name} ({self.model.sql_path})"
+                problems = mapping_problems(self.model.properties, self.model.key.property, self.definitions)
+                if problems:
+                    raise ModelError(f"{where}: {'; '.join(problems)}")
+        if not self.definitions:
+            return [(change, change.values) for change in changes], []
+        return _validate(changes, self.definitions, self.model.object_type)
+
+    def _reject(self, rejects: list[Reject]) -> None:
+        """Record rejects; fail before sending more once they pass the allowed share of rows read."""
+        if not rejects:
+            return
+        self.counts["rejected"] += len(rejects)
+        if self.settings.dry_run:
+            store.append_preview(self.conn, self.name, self.run, [], rejects)
+            return
+        with self.conn.transaction():
+            record_rejects(self.conn, self.run, rejects)
+        _check_share(
+            self.name, self.counts["rejected"], self.read, self.settings, "rejected", "hubspot_sync.rejects"
+        )
 
 
 def _definitions(

@@ -104,14 +104,21 @@ def _row(
     return key, values
 
 
-def candidates(conn: psycopg.Connection, name: str) -> list[tuple[str, dict[str, str], PushState | None]]:
-    """Rows of the last `read_model` that may differ from push state, with their state."""
-    rows = conn.execute(load_sql("reverse_etl/rows/candidates"), {"model": name}).fetchall()
-    conn.commit()
-    return [
-        (key, values, None if pushed is None else PushState(pushed, failed_values, failed_attempts))
-        for key, values, pushed, failed_values, failed_attempts in rows
-    ]
+def candidates(
+    conn: psycopg.Connection, name: str, slice_rows: int
+) -> Iterator[list[tuple[str, dict[str, str], PushState | None]]]:
+    """Rows of the last `read_model` that may differ from push state, with their state, in slices.
+
+    The cursor is held across commits: the caller commits each batch it sends while reading on.
+    """
+    with conn.cursor(name=f"reverse_etl_candidates_{name}", withhold=True) as cursor:
+        cursor.execute(load_sql("reverse_etl/rows/candidates"), {"model": name})
+        conn.commit()
+        while rows := cursor.fetchmany(slice_rows):
+            yield [
+                (key, values, None if pushed is None else PushState(pushed, failed, attempts))
+                for key, values, pushed, failed, attempts in rows
+            ]
 
 
 def leaving(conn: psycopg.Connection, name: str) -> list[tuple[str, PushState]]:
@@ -188,26 +195,31 @@ def record_batch(
                 copy.write_row(row)
 
 
-def store_preview(
+def clear_preview(conn: psycopg.Connection, name: str) -> None:
+    with conn.transaction():
+        conn.execute(load_sql("reverse_etl/preview/delete"), {"model": name})
+
+
+def append_preview(
     conn: psycopg.Connection,
     name: str,
     run: RunInfo,
     changes: list[tuple[Change, dict[str, str]]],
     rejects: list[Reject],
 ) -> None:
-    with conn.transaction(), conn.cursor() as cursor:
-        cursor.execute(load_sql("reverse_etl/preview/delete"), {"model": name})
-        with cursor.copy(load_sql("reverse_etl/preview/copy")) as copy:
-            for change, wire in changes:
-                for prop, value in wire.items():
-                    previous = change.previous.get(prop)
-                    copy.write_row(
-                        (name, change.key, prop, value, previous, change.operation, None, run.run_id)
-                    )
-            for reject in rejects:
-                copy.write_row(
-                    (name, reject.record_id, reject.field, None, None, "reject", reject.reason, run.run_id)
-                )
+    with (
+        conn.transaction(),
+        conn.cursor() as cursor,
+        cursor.copy(load_sql("reverse_etl/preview/copy")) as copy,
+    ):
+        for change, wire in changes:
+            for prop, value in wire.items():
+                previous = change.previous.get(prop)
+                copy.write_row((name, change.key, prop, value, previous, change.operation, None, run.run_id))
+        for reject in rejects:
+            copy.write_row(
+                (name, reject.record_id, reject.field, None, None, "reject", reject.reason, run.run_id)
+            )
 
 
 def cache_definitions(conn: psycopg.Connection, object_type: str, raw: list[dict[str, Any]]) -> None:
