@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from hubspot_sync.config import load_config
-from hubspot_sync.hooks.hubspot import HubSpotHook
+from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotUnavailableError
 from hubspot_sync.migrations import apply_migrations
 from hubspot_sync.reverse_etl import engine, model_config
 from hubspot_sync.reverse_etl.engine import Settings, push_model
@@ -113,6 +113,7 @@ def test_first_push_no_change_then_250_changes(push, db, sandbox, monkeypatch):
     first = push("contact_usage_score", USAGE)
 
     assert batch_calls(sandbox, BATCH_UPSERT) == 100
+    assert sandbox.stats()["total"] == 101  # and one read of the property definitions
     assert first.records_written == 10_000
     assert len(sandbox.sandbox.table("contacts").live) == 10_000
     for n in (0, 4_321, 9_999):
@@ -136,8 +137,10 @@ def test_first_push_no_change_then_250_changes(push, db, sandbox, monkeypatch):
     assert changed == 200  # user0..99 and user100..199
     db.execute("UPDATE app.product_usage SET events_30d = 400 WHERE email ~ '^user2[0-4][0-9]@'")
     db.commit()
+    sandbox.reset_stats()
     third = push("contact_usage_score", USAGE)
     assert batch_calls(sandbox, BATCH_UPSERT) == 3
+    assert sandbox.stats()["total"] == 3  # the definitions come from the cache
     assert third.records_written == 250
     assert contact_values(sandbox, "user249@example.com")["usage_score"] == expected_score(400, 249)
     previous = db.execute(
@@ -344,7 +347,7 @@ def test_crash_mid_run_then_rerun_loses_nothing_and_resends_nothing_accepted(pus
     usage_rows(db, 1_000)
     sandbox.set_faults({"script": [{"endpoint": BATCH_UPSERT, "calls": [4, 5], "fault": 503}]})
 
-    with pytest.raises(Exception, match=r"failed 2 times"):
+    with pytest.raises(HubSpotUnavailableError, match=r"HTTP 503"):
         push("contact_usage_score", USAGE)
     assert len(sandbox.sandbox.table("contacts").live) == 300
     sandbox.clear_faults()
@@ -437,3 +440,51 @@ def test_rows_leaving_a_clearing_model_are_cleared_and_others_left_alone(push, d
     sandbox.reset_stats()
     push("clears", clear)
     assert sandbox.stats()["total"] == 0
+
+
+TIER = {"key": {"column": "email", "property": "email"}, "properties": {"tier": "customer_tier"}}
+
+
+def set_tier_options(sandbox, options: list[str]) -> None:
+    body = {"options": [{"label": option, "value": option} for option in options]}
+    with sandbox.http() as http:
+        http.patch("/crm/v3/properties/contacts/customer_tier", json=body).raise_for_status()
+
+
+def test_stale_cached_definitions_are_corrected_by_hubspot_and_by_refusals(push, db, sandbox, models_dir):
+    db.execute(
+        "CREATE TABLE app.tiers (email text, tier text);"
+        "INSERT INTO app.tiers SELECT 't' || n || '@example.com', 'gold' FROM generate_series(1, 40) AS n"
+    )
+    db.commit()
+    model = make_model(models_dir, "SELECT email, tier FROM app.tiers", mode="upsert", **TIER)
+    push("tiers", model, max_reject_share=1.0)  # caches the definitions
+
+    # An option added in HubSpot: the cached copy refuses it, so the definitions are read again.
+    set_tier_options(sandbox, ["bronze", "silver", "gold", "platinum", "diamond"])
+    db.execute("UPDATE app.tiers SET tier = 'diamond' WHERE email = 't1@example.com'")
+    db.commit()
+    added = push("tiers", model, max_reject_share=1.0)
+    assert added.records_rejected == 0
+    assert contact_values(sandbox, "t1@example.com")["customer_tier"] == "diamond"
+
+    # An option removed in HubSpot: the cached copy still allows it, HubSpot refuses it in a 207 while
+    # the other input of the batch is accepted; the refusal drops the cache.
+    set_tier_options(sandbox, ["bronze", "silver", "gold"])
+    db.execute(
+        "UPDATE app.tiers SET tier = CASE email WHEN 't2@example.com' THEN 'platinum' ELSE 'silver' END"
+    )
+    db.commit()
+    refused = push("tiers", model, max_reject_share=1.0)
+    assert refused.details["failed"] == 1
+    assert contact_values(sandbox, "t3@example.com")["customer_tier"] == "silver"
+    state = db.execute(
+        "SELECT last_error_category, last_error FROM hubspot_sync.push_state "
+        "WHERE record_key = 't2@example.com'"
+    ).fetchone()
+    assert state == ("VALIDATION_ERROR", "customer_tier: INVALID_OPTION")
+
+    sandbox.reset_stats()
+    retried = push("tiers", model, max_reject_share=1.0)
+    assert retried.records_rejected == 1  # checked against live definitions, not sent again
+    assert sandbox.stats()["byEndpoint"] == {"GET /crm/v3/properties/{objectType}": 1}

@@ -11,14 +11,15 @@ the rows read, the task fails before sending the next slice (a model that sudden
 is more likely broken than its data). Inputs HubSpot refuses are recorded per record and sent again
 on the next run.
 
-A run with nothing changed makes no API call: property definitions are read only when there is
-something to validate. A dry run makes none at all: it validates against the definitions the last real
-run read (kept in hubspot_sync.push_property_cache) and stores its preview in hubspot_sync.push_preview.
+A run with nothing changed makes no API call, and property definitions come from a cache that is
+refreshed whenever it may be wrong (definitions.py). A dry run makes no call at all and stores its
+preview in hubspot_sync.push_preview.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ import psycopg
 
 from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotRequestError
 from hubspot_sync.reverse_etl import store
+from hubspot_sync.reverse_etl.definitions import Definitions, DefinitionSource
 from hubspot_sync.reverse_etl.diff import Change, Plan, plan_changes
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.reverse_etl.responses import batch_input, input_errors, whole_batch_error
@@ -128,7 +130,7 @@ class _Push:
             "on_leave": model.on_leave,
             "max_attempts": model.max_attempts,
         }
-        self.definitions: dict[str, PropertyDefinition] | None = None
+        self.definitions = DefinitionSource(conn, hubspot, model.object_type, dry_run=settings.dry_run)
         self.counts = {"changed": 0, "failed": 0, "unchanged": 0, "held": 0, "left_model": 0, "rejected": 0}
 
     def start(self, rejects: list[Reject]) -> None:
@@ -148,7 +150,10 @@ class _Push:
         if self.settings.dry_run:
             store.append_preview(self.conn, self.name, self.run, sendable, [])
         else:
-            self.counts["failed"] += _send(self.conn, self.hubspot, self.name, self.model, self.run, sendable)
+            refusals = _send(self.conn, self.hubspot, self.name, self.model, self.run, sendable)
+            self.counts["failed"] += sum(refusals.values())
+            if refusals["VALIDATION_ERROR"]:
+                self.definitions.forget()
 
     def finish(self, unchanged: int) -> None:
         counts = {**self.counts, "unchanged": self.counts["unchanged"] + unchanged}
@@ -169,19 +174,25 @@ class _Push:
         )
 
     def _validate(self, changes: list[Change]) -> tuple[list[tuple[Change, dict[str, str]]], list[Reject]]:
-        if self.definitions is None:
-            self.definitions = _definitions(self.conn, self.hubspot, self.model, self.settings.dry_run)
-            if self.definitions is None:
-                self.summary.details["validated"] = "no property definitions cached yet: types not checked"
-                self.definitions = {}
-            else:
-                where = f"model {self.name} ({self.model.sql_path})"
-                problems = mapping_problems(self.model.properties, self.model.key.property, self.definitions)
-                if problems:
-                    raise ModelError(f"{where}: {'; '.join(problems)}")
-        if not self.definitions:
+        definitions = self.definitions.current()
+        if definitions is None:
+            self.summary.details["validated"] = "no property definitions cached yet: types not checked"
             return [(change, change.values) for change in changes], []
-        return _validate(changes, self.definitions, self.model.object_type)
+        problems, sendable, rejects = self._check(changes, definitions)
+        if (problems or rejects) and self.definitions.can_refresh:
+            # The cached copy may predate a new property or option: ask HubSpot before refusing.
+            problems, sendable, rejects = self._check(changes, self.definitions.refresh())
+        if problems:
+            raise ModelError(f"model {self.name} ({self.model.sql_path}): {'; '.join(problems)}")
+        return sendable, rejects
+
+    def _check(
+        self, changes: list[Change], definitions: Definitions
+    ) -> tuple[list[str], list[tuple[Change, dict[str, str]]], list[Reject]]:
+        problems = mapping_problems(self.model.properties, self.model.key.property, definitions)
+        if problems:
+            return problems, [], []
+        return [], *_validate(changes, definitions, self.model.object_type)
 
     def _reject(self, rejects: list[Reject]) -> None:
         """Record rejects; fail before sending more once they pass the allowed share of rows read."""
@@ -196,20 +207,6 @@ class _Push:
         _check_share(
             self.name, self.counts["rejected"], self.read, self.settings, "rejected", "hubspot_sync.rejects"
         )
-
-
-def _definitions(
-    conn: psycopg.Connection, hubspot: HubSpotHook, model: ReverseEtlModel, dry_run: bool
-) -> dict[str, PropertyDefinition] | None:
-    if dry_run:
-        raw = store.cached_definitions(conn, model.object_type)
-        if raw is None:
-            return None
-    else:
-        raw = hubspot.get_properties(model.object_type)
-        store.cache_definitions(conn, model.object_type, raw)
-    definitions = [PropertyDefinition.from_api(item) for item in raw if not item.get("archived")]
-    return {definition.name: definition for definition in definitions}
 
 
 def _validate(
@@ -236,9 +233,9 @@ def _send(
     model: ReverseEtlModel,
     run: RunInfo,
     sendable: list[tuple[Change, dict[str, str]]],
-) -> int:
-    """Send in batches of 100 per operation; returns how many inputs HubSpot refused."""
-    failed_total = 0
+) -> Counter[str]:
+    """Send in batches of 100 per operation; returns how many inputs HubSpot refused, by category."""
+    refusals: Counter[str] = Counter()
     for operation in ("upsert", "update"):
         pending = [item for item in sendable if item[0].operation == operation]
         for batch in store.chunks(pending, BATCH_SIZE):
@@ -251,8 +248,8 @@ def _send(
                 # The batch as a whole was refused (4xx): record it against every input and go on.
                 failed = whole_batch_error(keys, "BATCH_REFUSED", str(refused), refused.correlation_id)
             store.record_batch(conn, name, model, run, batch, failed)
-            failed_total += len(failed)
-    return failed_total
+            refusals.update(problem.category for problem in failed.values())
+    return refusals
 
 
 def _check_share(name: str, count: int, read: int, settings: Settings, what: str, table: str) -> None:

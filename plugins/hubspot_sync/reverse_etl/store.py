@@ -5,10 +5,8 @@ Not responsible for deciding what to send (diff.py) or talking to HubSpot (the h
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -220,24 +218,6 @@ def append_preview(
             copy.write_row(
                 (name, reject.record_id, reject.field, None, None, "reject", reject.reason, run.run_id)
             )
-
-
-def cache_definitions(conn: psycopg.Connection, object_type: str, raw: list[dict[str, Any]]) -> None:
-    with conn.transaction():
-        conn.execute(
-            load_sql("reverse_etl/properties/cache_upsert"),
-            {"object_type": object_type, "definitions": Jsonb(raw)},
-        )
-
-
-def cached_definitions(conn: psycopg.Connection, object_type: str) -> list[dict[str, Any]] | None:
-    query = load_sql("reverse_etl/properties/cache_select")
-    row = conn.execute(query, {"object_type": object_type}).fetchone()
-    conn.commit()
-    if row is None:
-        return None
-    definitions = row[0]
-    return json.loads(definitions) if isinstance(definitions, str) else definitions
 
 
 def chunks(items: list, size: int) -> Iterator[list]:

@@ -1,1 +1,5 @@
-SELECT definitions, fetched_at FROM hubspot_sync.push_property_cache WHERE object_type = %(object_type)s
+-- The cached definitions of an object type, if younger than max_age (NULL: whatever the age).
+SELECT definitions
+FROM hubspot_sync.push_property_cache
+WHERE object_type = %(object_type)s
+  AND (%(max_age)s::interval IS NULL OR fetched_at > now() - %(max_age)s::interval)

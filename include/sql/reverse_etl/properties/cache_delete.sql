@@ -1,0 +1,1 @@
+DELETE FROM hubspot_sync.push_property_cache WHERE object_type = %(object_type)s
