@@ -23,6 +23,17 @@ MODELS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_retries(tmp_path, monkeypatch):
+    """The shipped configuration without retries: dag.test() would otherwise wait out a retry delay."""
+    config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    config["dag_defaults"]["retries"] = 0
+    path = tmp_path / "sync.yaml"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("HUBSPOT_SYNC_CONFIG", str(path))
+    return config
+
+
 def run_dag(**conf):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -144,18 +155,18 @@ def test_dry_run_of_a_subset_previews_without_calls_and_skips_the_rest(airflow_d
 
 
 def test_a_broken_model_fails_its_task_and_the_others_still_run(
-    airflow_db, demo, warehouse, tmp_path, monkeypatch
+    airflow_db, demo, warehouse, tmp_path, no_retries, monkeypatch
 ):
-    config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
-    config["dag_defaults"]["retries"] = 0  # dag.test() would otherwise wait out the retry delay
+    config = no_retries
     config["models"]["broken_model"] = {
         "sql": "models/company_churn_risk.sql",
         "object_type": "companies",
         "key": {"column": "hubspot_id", "property": "id"},
         "properties": {"churn_risk": "churn_risk"},
     }
-    (tmp_path / "sync.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("HUBSPOT_SYNC_CONFIG", str(tmp_path / "sync.yaml"))
+    # A new file name: load_config() caches by path.
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("HUBSPOT_SYNC_CONFIG", str(tmp_path / "broken.yaml"))
 
     dag_run, states = run_dag()
 
