@@ -207,7 +207,7 @@ def test_a_server_error_that_persists_fails_with_its_correlation_id(hubspot, con
     assert error.status == int(fault)
     assert UUID.fullmatch(error.correlation_id or "")
     assert f"correlationId {error.correlation_id}" in str(error)
-    assert f"failed 3 times, last with HTTP {fault}" in str(error)
+    assert f"gave up after 3 failures and 0s of rate-limit waits, last with HTTP {fault}" in str(error)
     assert sandbox_calls(hubspot, SEARCH) == 3
     assert backoffs == [1, 2]
 
@@ -215,7 +215,9 @@ def test_a_server_error_that_persists_fails_with_its_correlation_id(hubspot, con
 def test_connections_that_keep_dropping_fail_after_the_last_attempt(hubspot, connect, backoffs):
     connect(max_attempts=3)
     script(hubspot, LIST, [1, 2, 3], "drop")
-    with pytest.raises(HubSpotUnavailableError, match=r"failed 3 times, last with a network error"):
+    with pytest.raises(
+        HubSpotUnavailableError, match=r"gave up after 3 failures .* last with a network error"
+    ):
         list_one_page(HubSpotHook())
     assert hubspot.stats()["faultsInjected"] == {"drop": 3}
 
@@ -304,7 +306,7 @@ def test_the_token_never_reaches_errors_logs_stats_or_the_budget(
             hubspot.set_faults(plan)
         if limits:
             hubspot.set_limits(**limits)
-        connect(password=password, max_attempts=2)
+        connect(password=password, max_attempts=2, rate_limit_wait_seconds=0.01)
         hook = HubSpotHook(budget_conn_factory=budget)
         with pytest.raises(Exception) as caught:  # noqa: PT011 - each kind is asserted elsewhere
             list_one_page(hook)
@@ -411,3 +413,15 @@ def test_two_workers_searching_stay_within_five_per_second(hubspot, budget_hooks
     assert stats["byEndpoint"] == {SEARCH: searches}
     assert seconds >= 0.95 * (searches - bucket.capacity) / bucket.rate
     assert searches / seconds <= 5.0
+
+
+def test_rate_limit_waits_do_not_use_up_failure_attempts(hubspot, connect):
+    # Another client on the same token can hold the 10-second window for several calls in a row:
+    # that is waiting, not failing, and is bounded by time (rate_limit_wait_seconds) instead.
+    connect(max_attempts=2, backoff_base_seconds=0.001)
+    hubspot.set_faults({"script": [{"endpoint": LIST, "calls": [1, 2, 3, 4], "fault": "429"}]})
+    hook = HubSpotHook()
+    pages = list(hook.iter_list_pages("contacts", ["email"]))
+    assert pages == [([], None)]
+    assert hook.stats.rate_limited == 4
+    assert hook.stats.api_calls == 5

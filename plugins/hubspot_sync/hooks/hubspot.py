@@ -104,7 +104,8 @@ class HubSpotHook(BaseHook):
     Extras: `rate_limit_tier` (starter | professional | enterprise), or `requests_per_10s` and
     `search_per_second` for other limits; `budget_share` (default 0.9); `account_timezone` (IANA name,
     for the daily-limit reset time); `timeout_seconds` (default 30); `max_attempts` (default 6);
-    `backoff_base_seconds` (default 0.5: the first retry waits up to 1 s, doubling, capped at 30 s).
+    `backoff_base_seconds` (default 0.5: the first retry waits up to 1 s, doubling, capped at 30 s);
+    `rate_limit_wait_seconds` (default 300: how long one request may wait out 429s in all).
     """
 
     conn_name_attr = "hubspot_conn_id"
@@ -284,12 +285,18 @@ class HubSpotHook(BaseHook):
     # -- transport ----------------------------------------------------------------------------
 
     def request(self, operation: str, kind: RequestKind, call: Callable[..., Any]) -> ApiResponse:
-        """Run one SDK call under the rate budget, retrying what is transient."""
+        """Run one SDK call under the rate budget, retrying what is transient.
+
+        Failures (5xx, timeouts, drops) are bounded by `max_attempts`; 429s are not failures but
+        waits, bounded by `rate_limit_wait_seconds` in all (another client sharing the token can
+        hold the window for a while without this request being broken).
+        """
         max_attempts = int(self.extras.get("max_attempts", 6))
+        rate_limit_budget = float(self.extras.get("rate_limit_wait_seconds", 300))
         timeout = float(self.extras.get("timeout_seconds", 30))
-        attempt = 0
+        base = float(self.extras.get("backoff_base_seconds", 0.5))
+        failures, waited_for_limits = 0, 0.0
         while True:
-            attempt += 1
             if self.budget is not None:
                 self.budget.acquire(kind)
             self.stats.api_calls += 1
@@ -301,28 +308,42 @@ class HubSpotHook(BaseHook):
                 transient = self._classify(operation, error)
             if transient.rate_limited:
                 self.stats.rate_limited += 1
-            if attempt >= max_attempts:
+                wait = (
+                    transient.wait_seconds if transient.wait_seconds is not None else _backoff(2, base=base)
+                )
+                exhausted = waited_for_limits + wait > rate_limit_budget
+                waited_for_limits += wait
+            else:
+                failures += 1
+                exhausted = failures >= max_attempts
+                wait = transient.wait_seconds or 0.0
+                if transient.wait_seconds is None and not exhausted:
+                    wait = _backoff(failures, base=base)
+            if exhausted:
                 raise HubSpotUnavailableError(
-                    f"HubSpot {operation} failed {attempt} times, last with {transient.reason}"
+                    f"HubSpot {operation} gave up after {failures} failures and {waited_for_limits:.0f}s of "
+                    f"rate-limit waits, last with {transient.reason}"
                     + _correlation(transient.correlation_id),
                     status=transient.status,
                     correlation_id=transient.correlation_id,
                 )
             self.stats.retries += 1
-            base = float(self.extras.get("backoff_base_seconds", 0.5))
-            wait = (
-                transient.wait_seconds if transient.wait_seconds is not None else _backoff(attempt, base=base)
-            )
             self.log.warning(
-                "HubSpot %s: %s; retry %d/%d in %.1fs%s",
+                "HubSpot %s: %s; retrying in %.1fs (%d/%d failures)%s",
                 operation,
                 transient.reason,
-                attempt,
-                max_attempts - 1,
                 wait,
+                failures,
+                max_attempts,
                 _correlation(transient.correlation_id),
             )
             time.sleep(wait)
+
+    def close(self) -> None:
+        """Release the rate budget's database connection, if one was opened."""
+        budget = self.__dict__.get("budget")
+        if budget is not None:
+            budget.close()
 
     @staticmethod
     def _decode(raw: Any) -> ApiResponse:

@@ -73,6 +73,9 @@ class RateBudget:
             )
         self.seconds_waited = 0.0
 
+    def close(self) -> None:
+        self._conn.close()
+
     def acquire(self, kind: RequestKind) -> None:
         bucket = self.buckets[kind]
         params = {"bucket": bucket.name, "capacity": bucket.capacity, "rate": bucket.rate}

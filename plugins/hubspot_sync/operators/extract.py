@@ -54,6 +54,7 @@ class _ExtractBase(BaseOperator):
         try:
             yield hook, conn, RunInfo.from_context(context)
         finally:
+            hook.close()
             conn.close()
 
     def _recorded(self, conn, run: RunInfo, summary: RunSummary, work: Callable[[], None]) -> dict[str, Any]:
