@@ -74,7 +74,10 @@ class Thresholds(_Strict):
     # A run fails when more than this share of the records it read was rejected.
     max_reject_share: float = Field(0.05, ge=0, le=1)
     # CRM search lags writes by seconds: each incremental window starts this far before the cursor.
-    search_lookback_minutes: int = Field(10, ge=0, le=24 * 60)
+    search_lookback_minutes: int = Field(3, ge=0, le=24 * 60)
+    # Full association sweeps cost ceil(records / 100) calls per association type; 0 sweeps every
+    # run. Runs in between refresh the associations of the records they changed.
+    association_sweep_minutes: int = Field(0, ge=0, le=7 * 24 * 60)
     # Nightly reconciliation alerts when drift exceeds this share of records.
     reconcile_drift_alert_share: float = Field(0.01, ge=0, le=1)
 

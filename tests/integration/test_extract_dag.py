@@ -260,3 +260,31 @@ def test_daily_limit_fails_the_task_once_with_one_alert(airflow_db, hubspot, war
     assert "resets at midnight" in task_alerts[0]["exception"]
     assert [alert["event"] for alert in alerts].count("dag_failure") == 1
     assert hubspot.stats()["rateLimited"].get("DAILY", 0) == 1
+
+
+def test_spaced_association_sweeps_refresh_the_records_a_run_changed(
+    airflow_db, hubspot, warehouse, sync_config
+):
+    sync_config({"dag_defaults": {"retries": 0}, "thresholds": {"association_sweep_minutes": 60}})
+    hubspot.seed(companies=20, contacts=300, deals=30)
+    assert run_extract().state == "success"
+    contacts = sorted(sandbox_records(hubspot, "contacts"))
+    company = sorted(sandbox_records(hubspot, "companies"))[0]
+    untouched, edited = contacts[10], contacts[11]
+    with hubspot.http() as http:
+        for contact in (untouched, edited):
+            http.put(f"/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}")
+        http.patch(f"/crm/v3/objects/contacts/{edited}", json={"properties": {"firstname": "Edited"}})
+    second = run_extract()
+    assert second.state == "success"
+    assert task_summaries(warehouse, second.run_id)["extract_associations"][1]["full_sweep"] is False
+    with psycopg.connect(warehouse) as conn:
+        linked = {
+            row[0]
+            for row in conn.execute(
+                "SELECT contact_id FROM hubspot.contact_company_associations WHERE company_id = %s",
+                (company,),
+            )
+        }
+    assert edited in linked
+    assert untouched not in linked  # until the next full sweep, an hour after the last

@@ -1,11 +1,13 @@
 """Association refresh: the mirrored association tables made equal to HubSpot's, removals included.
 
 HubSpot does not reliably bump a record's last-modified time when an association is added or
-removed, so association changes cannot be found through the changed records. Each run therefore
-sweeps every live source record in id order, 100 per v4 batch read, and replaces that batch's rows
-in one transaction. A record HubSpot reports as having no associations (OBJECT_NOT_FOUND in the 207)
-loses its rows; one that failed for another reason keeps them and is counted. Rows of archived
-and merged-away records are removed: they have no live associations.
+removed, so association changes cannot be found through the changed records alone. A full sweep
+reads every live source record in id order, 100 per v4 batch read, and replaces that batch's rows
+in one transaction. It costs ceil(live records / 100) calls per association type, so on large
+accounts it can be spaced out (`thresholds.association_sweep_minutes`); runs in between sweep only
+the records the same DAG run changed. A record HubSpot reports as having no associations
+(OBJECT_NOT_FOUND in the 207) loses its rows; one that failed for another reason keeps them and is
+counted. Rows of archived and merged-away records are removed: they have no live associations.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ BATCH_SIZE = 100
 
 
 def refresh_associations(
-    hook: HubSpotHook, conn: psycopg.Connection, association: AssociationType, summary: RunSummary
+    hook: HubSpotHook,
+    conn: psycopg.Connection,
+    association: AssociationType,
+    summary: RunSummary,
+    *,
+    changed_in_run: str | None = None,
 ) -> None:
+    """Sweep every live source record, or with `changed_in_run` only those that run changed."""
     after_id = 0
-    counts = {"sources": 0, "removed": 0, "written": 0, "failed_sources": 0}
+    counts = {"sources": 0, "removed": 0, "written": 0, "failed_sources": 0, "full": changed_in_run is None}
     while True:
         with conn.transaction():
-            from_ids = store.live_ids(conn, association.from_type, after_id, BATCH_SIZE)
+            from_ids = store.live_ids(conn, association.from_type, after_id, BATCH_SIZE, changed_in_run)
         if not from_ids:
             break
         after_id = from_ids[-1]

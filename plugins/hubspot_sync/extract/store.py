@@ -238,7 +238,11 @@ def prune_archived_associations(
     return conn.execute(statement).rowcount
 
 
-def live_ids(conn: psycopg.Connection, object_type: str, after_id: int, limit: int) -> list[int]:
-    """Ids of records not archived, in id order, for association sweeps."""
-    query = sql.SQL(load_sql("extract/live_ids")).format(table=table_id(object_type))
-    return [row[0] for row in conn.execute(query, {"after_id": after_id, "limit": limit})]
+def live_ids(
+    conn: psycopg.Connection, object_type: str, after_id: int, limit: int, changed_in_run: str | None = None
+) -> list[int]:
+    """Ids of records not archived (or only those changed by run `changed_in_run`), in id order."""
+    statement = "extract/changed_live_ids" if changed_in_run else "extract/live_ids"
+    query = sql.SQL(load_sql(statement)).format(table=table_id(object_type))
+    params = {"after_id": after_id, "limit": limit, "run_id": changed_in_run}
+    return [row[0] for row in conn.execute(query, params)]

@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_sync.config import load_config
+from hubspot_sync.extract import store
 from hubspot_sync.extract.associations import refresh_associations
 from hubspot_sync.extract.engine import ExtractRequest, ObjectExtractor
 from hubspot_sync.hooks.hubspot import HubSpotHook
@@ -24,6 +25,9 @@ from hubspot_sync.objects import ASSOCIATION_TYPES
 from hubspot_sync.run_metrics import RunInfo, RunSummary, record_run
 from hubspot_sync.sql import load_sql
 from hubspot_sync.values import epoch_ms, parse_datetime
+
+# Row in hubspot_sync.cursors holding the time of the last full association sweep.
+SWEEP_CURSOR = "associations:full_sweep"
 
 
 class _ExtractBase(BaseOperator):
@@ -121,12 +125,21 @@ class ExtractAssociationsOperator(_ExtractBase):
             if {association.from_type, association.to_type} <= enabled
             and (selected is None or association.from_type in selected or association.to_type in selected)
         ]
+        interval_ms = config.thresholds.association_sweep_minutes * 60_000
         with self._session(context) as (hook, conn, run):
             summary = RunSummary("associations")
 
             def work() -> None:
+                now_ms = int(time.time() * 1000)
+                last_sweep = store.read_cursor(conn, SWEEP_CURSOR).cursor_ms
+                full = last_sweep is None or now_ms - last_sweep >= interval_ms
+                summary.details["full_sweep"] = full
                 for association in wanted:
-                    refresh_associations(hook, conn, association, summary)
+                    refresh_associations(
+                        hook, conn, association, summary, changed_in_run=None if full else run.run_id
+                    )
+                if full:
+                    store.save_cursor(conn, SWEEP_CURSOR, store.Cursor(now_ms, None, None))
                 summary.api_calls = hook.stats.api_calls
                 summary.rate_limited_calls = hook.stats.rate_limited
                 summary.details["retries"] = hook.stats.retries
