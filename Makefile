@@ -29,7 +29,7 @@ test: lint
 	$(PY) scripts/with_postgres.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: venv
-	$(PY) scripts/demo.py
+	$(PY) -u scripts/demo.py
 
 demo-stop: venv
 	$(PY) scripts/demo.py --stop

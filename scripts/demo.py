@@ -1,34 +1,110 @@
 """`make demo`: run the HubSpot sync DAGs end to end on embedded defaults, then show what happened.
 
-Uses the PostgreSQL named by HUBSPOT_SYNC_PG_URL, or starts an embedded one that keeps running
-afterwards so the result can be inspected (`make demo-stop` stops it). Airflow runs from a private
-home in .demo/airflow with a SQLite metadata database; connections come from AIRFLOW_CONN_* variables.
+Starts the local HubSpot sandbox (seeded with 5,000 contacts, 1,000 companies and 2,000 deals) for the
+duration of the demo. Uses the PostgreSQL named by HUBSPOT_SYNC_PG_URL, or starts an embedded one that
+keeps running afterwards so the result can be inspected (`make demo-stop` stops it). Airflow runs from
+a private home in .demo/airflow with a SQLite metadata database; connections come from AIRFLOW_CONN_*
+variables.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.pg import PG_URL_ENV, airflow_conn_json, check_reachable, start_embedded  # noqa: E402
+from scripts.pg import (  # noqa: E402
+    PG_URL_ENV,
+    airflow_conn_json,
+    check_reachable,
+    start_embedded,
+    with_database,
+)
 
 DEMO_DIR = ROOT / ".demo"
 AIRFLOW_HOME = DEMO_DIR / "airflow"
 # Short, per-user path: the embedded server's Unix socket lives in its data directory.
 EMBEDDED_PG_DIR = Path(tempfile.gettempdir()) / f"hubspot-sync-demo-{getpass.getuser()}" / "pg"
 DAG_IDS = ["hubspot_extract", "hubspot_reverse_etl", "hubspot_reconcile"]
+DEMO_DATABASE = "hubspot_sync_demo"
+SANDBOX_TOKEN = "demo-sandbox-token"  # noqa: S105 - the token the local sandbox is started with
+SANDBOX_SEED = "companies=1000,contacts=5000,deals=2000"
 
 
-def airflow_env(pg_url: str) -> dict[str, str]:
+@contextlib.contextmanager
+def sandbox():
+    """The local HubSpot sandbox as a separate process on a free port; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_path = DEMO_DIR / "logs" / "hubspot-sandbox.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "hubspot_sandbox",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--token",
+        SANDBOX_TOKEN,
+        "--seed",
+        SANDBOX_SEED,
+        "--rate-limit",
+        "professional",
+    ]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_sandbox/health", timeout=2) as response:  # noqa: S310
+                    counts = json.load(response)["records"]
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"the HubSpot sandbox did not start; see {log_path}")
+                time.sleep(0.2)
+        print(f"HubSpot sandbox: {url} (professional rate limits) with {counts}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def demo_config() -> Path:
+    """The shipped sync configuration without retries: a failure in the demo shows at once."""
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from hubspot_sync.config import config_path
+
+    config = yaml.safe_load(config_path().read_text())
+    config.setdefault("dag_defaults", {})["retries"] = 0
+    path = DEMO_DIR / "sync.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def airflow_env(pg_url: str, hubspot_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
     env.update(
         {
@@ -37,7 +113,16 @@ def airflow_env(pg_url: str) -> dict[str, str]:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+            "HUBSPOT_SYNC_CONFIG": str(demo_config()),
             "AIRFLOW_CONN_POSTGRES_DEFAULT": airflow_conn_json(pg_url),
+            "AIRFLOW_CONN_HUBSPOT_DEFAULT": json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": hubspot_url,
+                    "password": SANDBOX_TOKEN,
+                    "extra": {"rate_limit_tier": "professional"},
+                }
+            ),
         }
     )
     return env
@@ -54,6 +139,83 @@ def run(command: list[str], env: dict[str, str], log_name: str) -> bool:
     return result.returncode == 0
 
 
+def fresh_demo_database(server_url: str) -> str:
+    """A new, empty database `hubspot_sync_demo` on the server: each demo starts from scratch and
+    nothing else on a server of the user's is touched."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DEMO_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DEMO_DATABASE}")
+    print(f"Warehouse: a fresh database {DEMO_DATABASE}")
+    return with_database(server_url, DEMO_DATABASE)
+
+
+def create_demo_properties(hubspot_url: str) -> None:
+    """What an admin does once in HubSpot: the custom property the billing-status model writes."""
+    body = {
+        "name": "billing_status",
+        "label": "Billing status",
+        "type": "enumeration",
+        "fieldType": "select",
+        "groupName": "dealinformation",
+        "options": [
+            {"label": label, "value": value, "displayOrder": order, "hidden": False}
+            for order, (value, label) in enumerate([("active", "Active"), ("past_due", "Past due")])
+        ],
+    }
+    request = urllib.request.Request(  # noqa: S310 - the local sandbox
+        f"{hubspot_url}/crm/v3/properties/deals",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {SANDBOX_TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
+def create_example_sources(pg_url: str) -> None:
+    """The app tables the example reverse-ETL models read, derived from the extracted records."""
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        conn.execute((ROOT / "include" / "sql" / "reverse_etl" / "example_sources.sql").read_text())
+    print("Created the example source tables app.product_usage, app.support_tickets, app.invoices")
+
+
+def show_pushed_value(pg_url: str, hubspot_url: str) -> None:
+    """One value the reverse ETL pushed, read back from the sandbox through the public API."""
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        pushed = conn.execute(
+            "SELECT record_key, new_value, previous_value FROM hubspot_sync.push_audit "
+            "WHERE model = 'contact_usage_score' AND property = 'usage_score' AND outcome = 'success' "
+            "ORDER BY audit_id DESC LIMIT 1"
+        ).fetchone()
+        counts = conn.execute(
+            "SELECT model, count(*) FILTER (WHERE outcome = 'success'), "
+            "count(*) FILTER (WHERE outcome = 'failed') "
+            "FROM hubspot_sync.push_audit GROUP BY model ORDER BY model"
+        ).fetchall()
+    print("\nReverse ETL (hubspot_sync.push_audit): property values sent")
+    for model, succeeded, failed in counts:
+        print(f"  {model:<24} {succeeded:>6} succeeded {failed:>6} failed")
+    if pushed is None:
+        return
+    email, new_value, previous = pushed
+    request = urllib.request.Request(  # noqa: S310 - the local sandbox
+        f"{hubspot_url}/crm/v3/objects/contacts/{urllib.parse.quote(email)}?idProperty=email&properties=usage_score",
+        headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        in_hubspot = json.load(response)["properties"].get("usage_score")
+    print(
+        f"  read back: contact {email}: usage_score pushed {new_value} (was {previous}); "
+        f"the sandbox now says {in_hubspot}"
+    )
+
+
 def report(pg_url: str) -> None:
     import psycopg
 
@@ -65,6 +227,18 @@ def report(pg_url: str) -> None:
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
             "WHERE table_schema IN ('hubspot', 'hubspot_sync') ORDER BY 1"
         ).fetchall()
+        runs = conn.execute(
+            "SELECT DISTINCT ON (task_id) task_id, status, records_read, records_written, records_rejected, "
+            "api_calls, extract(epoch FROM finished_at - started_at) "
+            "FROM hubspot_sync.run_metrics WHERE dag_id = 'hubspot_extract' ORDER BY task_id, started_at DESC"
+        ).fetchall()
+        print("\nLast hubspot_extract run (hubspot_sync.run_metrics):")
+        header = ("task", "status", "read", "written", "rejected", "API calls", "seconds")
+        print("  {:<24}{:<9}{:>8}{:>9}{:>9}{:>10}{:>9}".format(*header))
+        for task_id, status, read, written, rejected, calls, seconds in runs:
+            print(
+                f"  {task_id:<24}{status:<9}{read:>8}{written:>9}{rejected:>9}{calls:>10}{seconds or 0:>9.1f}"
+            )
         print("\nMigrations applied:")
         for version, name, applied_at in migrations:
             print(f"  {version:04d}_{name}  at {applied_at:%Y-%m-%d %H:%M:%S %Z}")
@@ -106,23 +280,34 @@ def main() -> int:
         return stop()
 
     if os.environ.get(PG_URL_ENV):
-        pg_url = os.environ[PG_URL_ENV]
-        check_reachable(pg_url)
-        print(f"PostgreSQL: {PG_URL_ENV}")
+        server_url = os.environ[PG_URL_ENV]
+        check_reachable(server_url)
+        print(f"PostgreSQL: the server of {PG_URL_ENV}")
     else:
-        pg_url = start_embedded(EMBEDDED_PG_DIR, cleanup_mode=None).get_uri()
+        server_url = start_embedded(EMBEDDED_PG_DIR, cleanup_mode=None).get_uri()
         print(f"PostgreSQL: embedded server in {EMBEDDED_PG_DIR} (stop it with `make demo-stop`)")
+    pg_url = fresh_demo_database(server_url)
 
-    env = airflow_env(pg_url)
-    airflow = [sys.executable, "-m", "airflow"]
-    print(f"Airflow home: {AIRFLOW_HOME}")
-    if not run([*airflow, "db", "migrate"], env, "airflow-db-migrate"):
-        return 1
-
-    outcomes = {}
-    for dag_id in DAG_IDS:
-        print(f"Running {dag_id} with `airflow dags test` ...")
-        outcomes[dag_id] = run([*airflow, "dags", "test", dag_id], env, dag_id)
+    with sandbox() as hubspot_url:
+        env = airflow_env(pg_url, hubspot_url)
+        airflow = [sys.executable, "-m", "airflow"]
+        print(f"Airflow home: {AIRFLOW_HOME}")
+        if not run([*airflow, "db", "migrate"], env, "airflow-db-migrate"):
+            return 1
+        outcomes = {}
+        for dag_id in DAG_IDS:
+            if dag_id == "hubspot_reverse_etl" and outcomes.get("hubspot_extract"):
+                create_example_sources(pg_url)
+                create_demo_properties(hubspot_url)
+            print(f"Running {dag_id} with `airflow dags test` ...", flush=True)
+            started = time.monotonic()
+            outcomes[dag_id] = run([*airflow, "dags", "test", dag_id], env, dag_id)
+            print(
+                f"  {'done' if outcomes[dag_id] else 'FAILED'} in {time.monotonic() - started:.0f}s",
+                flush=True,
+            )
+        if outcomes.get("hubspot_reverse_etl"):
+            show_pushed_value(pg_url, hubspot_url)
 
     print("\nDAG runs:")
     for dag_id, ok in outcomes.items():
