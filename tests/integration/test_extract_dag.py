@@ -58,6 +58,11 @@ def row_versions(url):
         return versions
 
 
+def cursor_positions(url):
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute("SELECT object_type, cursor_ms FROM hubspot_sync.cursors").fetchall())
+
+
 def task_summaries(url, run_id):
     with psycopg.connect(url) as conn:
         return {
@@ -169,12 +174,15 @@ def test_extract_mirrors_then_converges_on_every_kind_of_change(airflow_db, hubs
         ).fetchone()
         assert catalog == ("number",)
 
-    # The same window again: nothing in the mirror is rewritten, not even with identical values.
+    # The same window again: nothing in the mirror is rewritten, not even with identical values,
+    # and the cursors do not move back.
     before = row_versions(warehouse)
+    cursors = cursor_positions(warehouse)
     since = contacts_summary["window_start_ms"] + 10 * 60_000
     rerun = run_extract(since=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since / 1000)))
     assert rerun.state == "success"
     assert row_versions(warehouse) == before
+    assert all(cursor_positions(warehouse)[name] >= position for name, position in cursors.items())
 
 
 def test_killed_mid_object_then_rerun_converges_without_duplicates(

@@ -1,0 +1,48 @@
+"""Which window a run of hubspot_extract reads, by run type (scheduled, manual, backfill, `since`)."""
+
+import time
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from hubspot_sync.operators.extract import _since_ms, _window_end_ms
+from hubspot_sync.values import epoch_ms
+
+START = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+END = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
+
+
+def context(run_type, **params):
+    return {
+        "dag_run": SimpleNamespace(run_type=run_type),
+        "data_interval_start": START,
+        "data_interval_end": END,
+        "params": params,
+    }
+
+
+def test_scheduled_run_reads_from_the_cursor_to_its_interval_end():
+    assert _window_end_ms(context("scheduled")) == epoch_ms(END)
+    assert _since_ms(context("scheduled")) is None  # the stored cursor decides: no gap after downtime
+
+
+def test_backfill_rereads_exactly_its_interval():
+    assert _window_end_ms(context("backfill")) == epoch_ms(END)
+    assert _since_ms(context("backfill")) == epoch_ms(START)
+
+
+def test_manual_run_reads_up_to_now():
+    before = int(time.time() * 1000)
+    assert _window_end_ms(context("manual")) >= before
+
+
+def test_since_param_overrides_the_cursor():
+    assert _since_ms(context("manual", since="2026-02-01T00:00:00Z")) == epoch_ms(
+        datetime(2026, 2, 1, tzinfo=UTC)
+    )
+
+
+def test_run_type_enums_of_any_kind_are_understood():
+    class RunType:  # stands for the execution API's enum, whose str() is not its value
+        value = "BACKFILL"
+
+    assert _since_ms(context(RunType())) == epoch_ms(START)
