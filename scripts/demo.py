@@ -161,7 +161,9 @@ def create_demo_properties(hubspot_url: str) -> None:
         "groupName": "dealinformation",
         "options": [
             {"label": label, "value": value, "displayOrder": order, "hidden": False}
-            for order, (value, label) in enumerate([("active", "Active"), ("past_due", "Past due")])
+            for order, (value, label) in enumerate(
+                [("active", "Active"), ("past_due", "Past due"), ("cancelled", "Cancelled")]
+            )
         ],
     }
     request = urllib.request.Request(  # noqa: S310 - the local sandbox
