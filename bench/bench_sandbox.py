@@ -8,7 +8,7 @@ through the ordered index) over keep-alive HTTP, and reads the server's peak RSS
     python bench/bench_sandbox.py --contacts 100000    # a quicker run
     python bench/bench_sandbox.py --strict             # exit 1 when a target is missed
 
-Targets (issue 3): peak RSS < 4 GiB; list page p95 < 10 ms; 200-record search page p95 < 20 ms.
+Targets: peak RSS < 4 GiB; list page p95 < 10 ms; 200-record search page p95 < 20 ms.
 """
 
 from __future__ import annotations
