@@ -78,6 +78,9 @@ class Thresholds(_Strict):
     # Full association sweeps cost ceil(records / 100) calls per association type; 0 sweeps every
     # run. Runs in between refresh the associations of the records they changed.
     association_sweep_minutes: int = Field(0, ge=0, le=7 * 24 * 60)
+    # Archived records are found by reading the whole archive (ceil(archived / 100) calls); 0 reads
+    # it every run. Merges are seen every run whatever this says (through the survivor).
+    archive_sweep_minutes: int = Field(0, ge=0, le=7 * 24 * 60)
     # Nightly reconciliation alerts when drift exceeds this share of records.
     reconcile_drift_alert_share: float = Field(0.01, ge=0, le=1)
 

@@ -270,10 +270,9 @@ def test_daily_limit_fails_the_task_once_with_one_alert(airflow_db, hubspot, war
     assert hubspot.stats()["rateLimited"].get("DAILY", 0) == 1
 
 
-def test_spaced_association_sweeps_refresh_the_records_a_run_changed(
-    airflow_db, hubspot, warehouse, sync_config
-):
-    sync_config({"dag_defaults": {"retries": 0}, "thresholds": {"association_sweep_minutes": 60}})
+def test_spaced_sweeps_refresh_the_records_a_run_changed(airflow_db, hubspot, warehouse, sync_config):
+    thresholds = {"association_sweep_minutes": 60, "archive_sweep_minutes": 60}
+    sync_config({"dag_defaults": {"retries": 0}, "thresholds": thresholds})
     hubspot.seed(companies=20, contacts=300, deals=30)
     assert run_extract().state == "success"
     contacts = sorted(sandbox_records(hubspot, "contacts"))
@@ -283,9 +282,13 @@ def test_spaced_association_sweeps_refresh_the_records_a_run_changed(
         for contact in (untouched, edited):
             http.put(f"/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}")
         http.patch(f"/crm/v3/objects/contacts/{edited}", json={"properties": {"firstname": "Edited"}})
+        http.delete(f"/crm/v3/objects/contacts/{contacts[20]}")
     second = run_extract()
     assert second.state == "success"
-    assert task_summaries(warehouse, second.run_id)["extract_associations"][1]["full_sweep"] is False
+    summaries = task_summaries(warehouse, second.run_id)
+    assert summaries["extract_associations"][1]["full_sweep"] is False
+    assert summaries["extract_contacts"][1]["archived_read"] is None  # the archive is read hourly here
+    assert contacts[20] in warehouse_records(warehouse, "contacts")
     with psycopg.connect(warehouse) as conn:
         linked = {
             row[0]

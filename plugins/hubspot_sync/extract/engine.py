@@ -47,6 +47,7 @@ class ExtractRequest:
     lookback_ms: int = 10 * 60 * 1000
     rows_per_transaction: int = 2000
     max_reject_share: float = 0.05
+    archive_sweep_ms: int = 0  # how long after a full read of the archive the next one is due
 
 
 class ObjectExtractor:
@@ -152,7 +153,17 @@ class ObjectExtractor:
         summary.details["search"] = vars(pager.stats)
 
     def _archived(self, request: ExtractRequest, summary: RunSummary) -> None:
-        """Search never returns archived records: read the archive (recycle bin) and mark them."""
+        """Search never returns archived records: read the archive (recycle bin) and mark them.
+
+        The archive has no "archived since" filter, so this reads all of it (ceil(archived / 100)
+        calls); `archive_sweep_ms` spaces it out on accounts with large recycle bins.
+        """
+        sweep_cursor = f"archived:{self.object_type_name}"
+        now_ms = int(time.time() * 1000)
+        last_sweep = store.read_cursor(self.conn, sweep_cursor).cursor_ms
+        if last_sweep is not None and now_ms - last_sweep < request.archive_sweep_ms:
+            summary.details["archived_read"] = None  # not due this run
+            return
         archived_read = 0
         batch: list[dict[str, Any]] = []
         for records, next_after in self._list_pages(archived=True, after=None):
@@ -161,6 +172,8 @@ class ObjectExtractor:
             if len(batch) >= request.rows_per_transaction or not next_after:
                 self._land(batch, summary, None)
                 batch = []
+        with self.conn.transaction():
+            store.save_cursor(self.conn, sweep_cursor, store.Cursor(now_ms, None, None))
         summary.details["archived_read"] = archived_read
 
     # -- reading -------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ class ExtractObjectOperator(_ExtractBase):
             since_ms=_since_ms(context),
             lookback_ms=config.thresholds.search_lookback_minutes * 60_000,
             max_reject_share=config.thresholds.max_reject_share,
+            archive_sweep_ms=config.thresholds.archive_sweep_minutes * 60_000,
         )
         with self._session(context) as (hook, conn, run):
             summary = RunSummary(self.object_type)
