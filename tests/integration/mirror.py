@@ -10,20 +10,30 @@ from hubspot_sync.values import clean
 
 
 def sandbox_records(hubspot, object_type: str, *, archived: bool = False) -> dict[int, dict]:
-    """Every record of a type through the public API, all properties, values cleaned as the sync does."""
+    """Every record of a type through the public API, all properties, values cleaned as the sync does.
+
+    Ids come from the list endpoint and properties from batch read (a POST body), so any number
+    of properties fits.
+    """
+    flag = str(archived).lower()
     with hubspot.http() as http:
         names = [prop["name"] for prop in http.get(f"/crm/v3/properties/{object_type}").json()["results"]]
         records, after = {}, None
         while True:
-            params = {"limit": 100, "properties": ",".join(names), "archived": str(archived).lower()}
+            params = {"limit": 100, "properties": "hs_object_id", "archived": flag}
             if after:
                 params["after"] = after
             body = http.get(f"/crm/v3/objects/{object_type}", params=params).json()
-            for record in body["results"]:
-                values = {name: clean(value) for name, value in record["properties"].items()}
-                records[int(record["id"])] = {
-                    name: value for name, value in values.items() if value is not None
-                }
+            ids = [record["id"] for record in body["results"]]
+            if ids:
+                full = http.post(
+                    f"/crm/v3/objects/{object_type}/batch/read",
+                    params={"archived": flag},
+                    json={"inputs": [{"id": i} for i in ids], "properties": names},
+                ).json()
+                for record in full["results"]:
+                    values = {name: clean(value) for name, value in record["properties"].items()}
+                    records[int(record["id"])] = {k: v for k, v in values.items() if v is not None}
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return records
