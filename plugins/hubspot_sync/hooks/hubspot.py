@@ -358,7 +358,7 @@ class HubSpotHook(BaseHook):
                 "a response that is not JSON", raw.status, headers.get("x-hubspot-correlation-id")
             ) from None
         if not isinstance(body, dict):
-            raise _Transient("a response that is not a JSON object", raw.status, body_correlation(body))
+            raise _Transient("a response that is not a JSON object", raw.status, _body_correlation(body))
         return ApiResponse(raw.status, body, headers)
 
     def _classify(self, operation: str, error: Exception) -> _Transient:
@@ -435,7 +435,7 @@ def _error_body(raw: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def body_correlation(body: Any) -> str | None:
+def _body_correlation(body: Any) -> str | None:
     return body.get("correlationId") if isinstance(body, dict) else None
 
 
