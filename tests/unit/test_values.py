@@ -66,3 +66,16 @@ def test_invalid_values_give_a_reason_without_the_value(text, property_type, rea
 )
 def test_email_format(text, valid):
     assert is_email(text) is valid
+
+
+@pytest.mark.parametrize("text", ["ada@example.com", "ada@example.", "ada@example", "a b@example.com"])
+def test_extraction_and_reverse_etl_agree_on_emails(text):
+    from hubspot_sync.reverse_etl.values import PropertyDefinition, to_wire
+
+    email = PropertyDefinition("email", "string", unique=True)
+    try:
+        to_wire(email, text)
+        sendable = True
+    except InvalidValue:
+        sendable = False
+    assert sendable is is_email(text)

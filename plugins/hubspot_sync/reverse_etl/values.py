@@ -15,19 +15,19 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from hubspot_sync.reverse_etl.model_config import RECORD_ID
 
+# One notion of a valid value for both directions: what extraction accepts is what may be sent.
+from hubspot_sync.values import InvalidValue, is_email, parse_bool, parse_number
+
 MAX_STRING_LENGTH = 65_536
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EPOCH_MS = re.compile(r"^-?\d{1,15}$")
 
-
-class InvalidValue(ValueError):
-    """A value cannot be written to its property; the message says why, without the value."""
+__all__ = ["InvalidValue", "PropertyDefinition", "canonical", "mapping_problems", "match_key", "to_wire"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def match_key(value: Any, key_property: str) -> str:
     text = canonical(value).strip()
     if key_property == "email":
         text = text.lower()
-        if not EMAIL.match(text):
+        if not is_email(text):
             raise InvalidValue("the match key is not a valid email address")
     return text
 
@@ -117,14 +117,16 @@ def to_wire(definition: PropertyDefinition, value: str) -> str:
     kind = definition.type
     if kind == "number":
         try:
-            return format_number(Decimal(value.strip()))
-        except InvalidOperation:
+            return format_number(parse_number(value.strip()))
+        except InvalidValue:
             raise InvalidValue(f"{definition.name} is a number property; the value is not a number") from None
     if kind == "bool":
-        lowered = value.strip().lower()
-        if lowered not in ("true", "false"):
-            raise InvalidValue(f"{definition.name} is a bool property; the value is not true or false")
-        return lowered
+        try:
+            return "true" if parse_bool(value.strip()) else "false"
+        except InvalidValue:
+            raise InvalidValue(
+                f"{definition.name} is a bool property; the value is not true or false"
+            ) from None
     if kind == "date":
         moment = _parse_moment(definition.name, value)
         if moment.time() != time(0) or moment.utcoffset():
@@ -141,7 +143,7 @@ def to_wire(definition: PropertyDefinition, value: str) -> str:
         return value
     if len(value) > MAX_STRING_LENGTH:
         raise InvalidValue(f"{definition.name} holds at most {MAX_STRING_LENGTH} characters")
-    if definition.name == "email" and not EMAIL.match(value.strip()):
+    if definition.name == "email" and not is_email(value.strip()):
         raise InvalidValue("email is not a valid email address")
     return value
 
