@@ -25,6 +25,7 @@ budget round trips are all in the timings):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from hubspot_sandbox.testing import free_port  # noqa: E402
+from hubspot_sandbox.testing import sandbox_process  # noqa: E402
 
 TOKEN = "bench-extract-token"  # noqa: S105 - the sandbox's local test token
 PG_URL_ENV = "HUBSPOT_SYNC_PG_URL"
@@ -127,24 +128,10 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class Sandbox:
-    def __init__(self) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hubspot_sandbox", "--port", str(port), "--token", TOKEN, *QUIET],
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError("the sandbox exited during start-up")
-            try:
-                httpx.get(f"{self.url}/_sandbox/health", timeout=1)
-                return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the sandbox did not start within 30 s") from None
-                time.sleep(0.1)
+    """Control-API and HTTP helpers for the sandbox process (started by sandbox_process)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         response = httpx.request(method, f"{self.url}/_sandbox/{path}", json=body, timeout=3600)
@@ -158,10 +145,6 @@ class Sandbox:
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 class BenchDatabase:
@@ -258,61 +241,63 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]
         sys.exit(f"{PG_URL_ENV} is not set: run through `make bench` or scripts/with_postgres.py")
     rows: list[dict[str, Any]] = []
     extras: dict[str, Any] = {}
-    sandbox = Sandbox()
-    db = BenchDatabase(server_url)
-    try:
-        baseline = max(1000, args.contacts // 10)
-        sandbox.reseed(baseline)
-        result = extract(sandbox, db, "rss_baseline", full=True)
-        rows.append(row(f"full load {baseline:,}", result, full_minimum(baseline)))
-
-        db.reset_contacts()
-        started = time.perf_counter()
-        sandbox.reseed(args.contacts)
-        extras["seed_seconds"] = round(time.perf_counter() - started, 1)
-        profile_path = str(Path(tempfile.gettempdir()) / "bench_extract.prof") if args.profile else None
-        result = extract(sandbox, db, "full", full=True, profile=profile_path)
-        rows.append(row(f"full load {args.contacts:,}", result, full_minimum(args.contacts)))
-        extras["full_load_calls"] = result["hook"]["by_operation"]
-        extras["rss_before_run_mib"] = round(result["rss_before_mib"])
-        if profile_path:
-            extras["profile_seconds"] = profile_breakdown(profile_path)
-
-        changed = db.random_ids(args.changed)
-        update_contacts(sandbox, changed)
-        time.sleep(0.01)  # past the last write's millisecond
-        result = extract(sandbox, db, "incremental", full=False)
-        rows.append(
-            row(
-                f"incremental {len(changed):,} changed",
-                result,
-                search_minimum(result),
-                _search_note(result),
-            )
-        )
-
-        sandbox.control("POST", "bulk-touch", {"objectType": "contacts", "count": args.changed})
-        time.sleep(0.01)
-        result = extract(sandbox, db, "same_ms", full=False)
-        rows.append(
-            row(
-                f"incremental {args.changed:,} in one ms",
-                result,
-                search_minimum(result),
-                _search_note(result),
-            )
-        )
-
-        if not args.skip_tier:
-            rows.extend(
-                professional_phase(
-                    sandbox, db, args.tier_contacts, args.tier_changed, args.latency_ms, extras
-                )
-            )
-    finally:
-        sandbox.stop()
-        db.drop()
+    with contextlib.ExitStack() as stack:
+        sandbox = Sandbox(stack.enter_context(sandbox_process(*QUIET, token=TOKEN)).url)
+        db = BenchDatabase(server_url)
+        stack.callback(db.drop)
+        _run_phases(args, sandbox, db, rows, extras)
     return rows, extras
+
+
+def _run_phases(
+    args: argparse.Namespace, sandbox: Sandbox, db: BenchDatabase, rows: list[dict], extras: dict
+) -> None:
+    baseline = max(1000, args.contacts // 10)
+    sandbox.reseed(baseline)
+    result = extract(sandbox, db, "rss_baseline", full=True)
+    rows.append(row(f"full load {baseline:,}", result, full_minimum(baseline)))
+
+    db.reset_contacts()
+    started = time.perf_counter()
+    sandbox.reseed(args.contacts)
+    extras["seed_seconds"] = round(time.perf_counter() - started, 1)
+    profile_path = str(Path(tempfile.gettempdir()) / "bench_extract.prof") if args.profile else None
+    result = extract(sandbox, db, "full", full=True, profile=profile_path)
+    rows.append(row(f"full load {args.contacts:,}", result, full_minimum(args.contacts)))
+    extras["full_load_calls"] = result["hook"]["by_operation"]
+    extras["rss_before_run_mib"] = round(result["rss_before_mib"])
+    if profile_path:
+        extras["profile_seconds"] = profile_breakdown(profile_path)
+
+    changed = db.random_ids(args.changed)
+    update_contacts(sandbox, changed)
+    time.sleep(0.01)  # past the last write's millisecond
+    result = extract(sandbox, db, "incremental", full=False)
+    rows.append(
+        row(
+            f"incremental {len(changed):,} changed",
+            result,
+            search_minimum(result),
+            _search_note(result),
+        )
+    )
+
+    sandbox.control("POST", "bulk-touch", {"objectType": "contacts", "count": args.changed})
+    time.sleep(0.01)
+    result = extract(sandbox, db, "same_ms", full=False)
+    rows.append(
+        row(
+            f"incremental {args.changed:,} in one ms",
+            result,
+            search_minimum(result),
+            _search_note(result),
+        )
+    )
+
+    if not args.skip_tier:
+        rows.extend(
+            professional_phase(sandbox, db, args.tier_contacts, args.tier_changed, args.latency_ms, extras)
+        )
 
 
 def professional_phase(

@@ -17,12 +17,15 @@ for the control API (reset, seed, faults, limits, config, bulk last-modified, st
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import uvicorn
@@ -133,3 +136,59 @@ def run_sandbox(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class SandboxStartError(RuntimeError):
+    """The sandbox process did not come up."""
+
+
+@dataclass
+class SandboxProcess:
+    """``python -m hubspot_sandbox`` running as a child process."""
+
+    url: str
+    token: str
+    process: subprocess.Popen
+    health: dict[str, Any]
+
+
+@contextmanager
+def sandbox_process(
+    *flags: str,
+    token: str = DEFAULT_TOKEN,
+    host: str = "127.0.0.1",
+    output: IO[Any] | int | None = None,
+    startup_timeout_s: float = 120.0,
+) -> Iterator[SandboxProcess]:
+    """Serve the sandbox from its own process on a free port (its CPU and memory are then its own),
+    wait until it answers `/_sandbox/health`, and stop it when the block ends. `flags` are extra
+    command-line flags such as ``"--seed", "contacts=500"``; `output` receives its stdout and stderr."""
+    port = free_port(host)
+    command = [sys.executable, "-m", "hubspot_sandbox", "--host", host, "--port", str(port), "--token", token]
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, this package, the caller's flags
+        [*command, *flags],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+    )
+    url = f"http://{host}:{port}"
+    try:
+        deadline = time.monotonic() + startup_timeout_s
+        while True:
+            try:
+                health = httpx.get(f"{url}/_sandbox/health", timeout=2).json()
+                break
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"the HubSpot sandbox exited at start-up (code {process.returncode})"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the HubSpot sandbox did not answer within {startup_timeout_s:.0f} s"
+                    ) from None
+                time.sleep(0.1)
+        yield SandboxProcess(url, token, process, health)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -15,7 +15,6 @@ import getpass
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,46 +46,20 @@ SANDBOX_SEED = "companies=1000,contacts=5000,deals=2000"
 
 @contextlib.contextmanager
 def sandbox():
-    """The local HubSpot sandbox as a separate process on a free port; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    """The local HubSpot sandbox in its own process on a free port; yields its base URL."""
+    from hubspot_sandbox.testing import SandboxStartError, sandbox_process
+
     log_path = DEMO_DIR / "logs" / "hubspot-sandbox.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "hubspot_sandbox",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--token",
-        SANDBOX_TOKEN,
-        "--seed",
-        SANDBOX_SEED,
-        "--rate-limit",
-        "professional",
-    ]
+    flags = ("--seed", SANDBOX_SEED, "--rate-limit", "professional")
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_sandbox/health", timeout=2) as response:  # noqa: S310
-                    counts = json.load(response)["records"]
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"the HubSpot sandbox did not start; see {log_path}")
-                time.sleep(0.2)
-        print(f"HubSpot sandbox: {url} (professional rate limits) with {counts}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        try:
+            with sandbox_process(*flags, token=SANDBOX_TOKEN, output=log) as hubspot:
+                counts = hubspot.health["records"]
+                print(f"HubSpot sandbox: {hubspot.url} (professional rate limits) with {counts}")
+                yield hubspot.url
+        except SandboxStartError as error:
+            sys.exit(f"{error}; see {log_path}")
 
 
 def demo_config() -> Path:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from hubspot_sandbox.seed import parse_counts
-from hubspot_sandbox.testing import free_port
+from hubspot_sandbox.testing import sandbox_process
 from tests.sandbox.conftest import assert_hubspot_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,42 +133,12 @@ def test_parse_seed_flag():
 
 
 def test_command_line_flags():
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "hubspot_sandbox",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--token",
-        "cli-token",
-        "--seed",
-        "contacts=20,companies=3,deals=2",
-        "--rate-limit",
-        "starter",
-        "--search-lag-ms",
-        "5",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/_sandbox/health", timeout=1).json()
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-        assert health["records"]["contacts"] == 20
+    flags = ("--seed", "contacts=20,companies=3,deals=2", "--rate-limit", "starter", "--search-lag-ms", "5")
+    with sandbox_process(*flags, token="cli-token", output=subprocess.DEVNULL) as server:
+        assert server.health["records"]["contacts"] == 20
         response = httpx.get(
-            f"http://127.0.0.1:{port}/crm/v3/objects/contacts", headers={"Authorization": "Bearer cli-token"}
+            f"{server.url}/crm/v3/objects/contacts", headers={"Authorization": "Bearer cli-token"}
         )
         assert response.status_code == 200
         assert response.headers["X-HubSpot-RateLimit-Max"] == "100"
-        assert httpx.get(f"http://127.0.0.1:{port}/_sandbox/config").json()["searchLagMs"] == 5
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        assert httpx.get(f"{server.url}/_sandbox/config").json()["searchLagMs"] == 5
