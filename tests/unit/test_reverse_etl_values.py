@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from hubspot_sync.reverse_etl.values import (
+    OUT_OF_RANGE,
     InvalidValue,
     PropertyDefinition,
     canonical,
@@ -52,11 +53,26 @@ def test_canonical_values(value, expected):
         (float("nan"), "finite"),
         (Decimal("Infinity"), "finite"),
         ({"a": 1}, "cannot hold"),
+        (Decimal("12345678901234567890123456789"), "28 significant digits"),
+        (Decimal("1.0000000000000000000000000001"), "28 significant digits"),
+        (Decimal("1e29"), "28 significant digits"),
+        (Decimal("1e-29"), "28 significant digits"),
+        (OUT_OF_RANGE, "year outside 1-9999"),
     ],
 )
 def test_canonical_refuses_values_hubspot_cannot_hold(value, reason):
-    with pytest.raises(InvalidValue, match=reason):
+    with pytest.raises(InvalidValue, match=reason) as refused:
         canonical(value)
+    assert "1234567890" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1234567890123456789012345678", "0.1234567890123456789012345678", "-1.5", "1000000", "0.0000001"],
+)
+def test_numbers_are_sent_digit_for_digit_never_rounded(text):
+    assert canonical(Decimal(text)) == text
+    assert to_wire(PropertyDefinition("score", "number"), text) == text
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 from hubspot_sync.reverse_etl.diff import Change, PushState
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.reverse_etl.responses import InputError
-from hubspot_sync.reverse_etl.values import InvalidValue, canonical, match_key
+from hubspot_sync.reverse_etl.values import InvalidValue, canonical, match_key, tolerant_datetime_loaders
 from hubspot_sync.run_metrics import Reject, RunInfo
 from hubspot_sync.sql import load_sql
 
@@ -46,6 +46,7 @@ def read_model(conn: psycopg.Connection, name: str, model: ReverseEtlModel) -> M
         with conn.transaction():
             conn.execute(load_sql("reverse_etl/rows/create"))
             with conn.cursor(name=f"reverse_etl_{name}") as source, conn.cursor() as target:
+                tolerant_datetime_loaders(source.adapters)
                 source.execute(query)
                 columns = [column.name for column in source.description or []]
                 _check_columns(where, columns, model)

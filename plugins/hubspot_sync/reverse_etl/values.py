@@ -6,6 +6,11 @@ Two steps, so that an unchanged row costs no API call:
 2. `to_wire` checks a canonical string against the property's live definition (type, options) and returns
    what is sent. It runs only for rows that changed, once the definitions have been read.
 
+Nothing is rounded: a number is sent with exactly the digits PostgreSQL holds, or refused when it has more
+significant digits than `MAX_SIGNIFICANT_DIGITS`. Values PostgreSQL holds but Python cannot (`infinity`
+timestamps, dates after 9999) reach `canonical` as `OUT_OF_RANGE` through `tolerant_datetime_loaders`, and are
+refused per row like any other value HubSpot cannot hold.
+
 Refusal reasons never contain the refused value: it may be personal data.
 """
 
@@ -18,16 +23,65 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from psycopg import DataError
+from psycopg.adapt import AdaptersMap, Loader
+from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+
 from hubspot_sync.reverse_etl.model_config import RECORD_ID
 
 # One notion of a valid value for both directions: what extraction accepts is what may be sent.
 from hubspot_sync.values import InvalidValue, is_email, parse_bool, parse_number
 
 MAX_STRING_LENGTH = 65_536
+# A number is sent digit for digit. Past 28 significant digits (the precision of the common decimal types,
+# e.g. .NET's decimal and Python's default context) a receiving system rounds, so such values are refused
+# instead: the model should round them to what it means.
+MAX_SIGNIFICANT_DIGITS = 28
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EPOCH_MS = re.compile(r"^-?\d{1,15}$")
 
-__all__ = ["InvalidValue", "PropertyDefinition", "canonical", "mapping_problems", "match_key", "to_wire"]
+__all__ = [
+    "OUT_OF_RANGE",
+    "InvalidValue",
+    "PropertyDefinition",
+    "canonical",
+    "mapping_problems",
+    "match_key",
+    "to_wire",
+    "tolerant_datetime_loaders",
+]
+
+
+class _OutOfRange:
+    """A date or time PostgreSQL holds but Python cannot (infinity, a year after 9999 or before 1)."""
+
+    def __repr__(self) -> str:
+        return "OUT_OF_RANGE"
+
+
+OUT_OF_RANGE = _OutOfRange()
+
+
+def _tolerant(base: type[Loader]) -> type[Loader]:
+    class Tolerant(base):  # type: ignore[misc, valid-type]
+        def load(self, data):
+            try:
+                return super().load(data)
+            except DataError:
+                return OUT_OF_RANGE
+
+    Tolerant.__name__ = f"Tolerant{base.__name__}"
+    return Tolerant
+
+
+def tolerant_datetime_loaders(adapters: AdaptersMap) -> None:
+    """Make a cursor's (or connection's) date and timestamp columns load out-of-range values as OUT_OF_RANGE.
+
+    Without this, one `infinity` in a model's result fails the whole fetch, naming no row.
+    """
+    for type_name, loader in (("date", DateLoader), ("timestamp", TimestampLoader)):
+        adapters.register_loader(type_name, _tolerant(loader))
+    adapters.register_loader("timestamptz", _tolerant(TimestamptzLoader))
 
 
 @dataclass(frozen=True)
@@ -59,17 +113,31 @@ class PropertyDefinition:
 
 
 def format_number(number: Decimal) -> str:
+    """The number in plain notation with exactly its significant digits; never rounded."""
     if not number.is_finite():
         raise InvalidValue("not a finite number")
-    if number == number.to_integral_value():
-        return str(number.quantize(Decimal(1)))
-    return format(number.normalize(), "f")
+    sign, digits, exponent = number.as_tuple()
+    significant = "".join(map(str, digits)).strip("0")
+    if not significant:
+        return "0"
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    exponent += trailing_zeros
+    if len(significant) > MAX_SIGNIFICANT_DIGITS or abs(exponent) > MAX_SIGNIFICANT_DIGITS:
+        raise InvalidValue(
+            f"a number with more than {MAX_SIGNIFICANT_DIGITS} significant digits or beyond "
+            f"1e{MAX_SIGNIFICANT_DIGITS}; HubSpot would not keep it exactly, so round it in the model"
+        )
+    # Built from the digit tuple rather than formatted by the decimal context, which rounds at 28 digits.
+    exact = Decimal((sign, tuple(int(d) for d in significant), exponent))
+    return format(exact, "f")
 
 
 def canonical(value: Any) -> str:
     """The value as a string HubSpot understands, whatever the property type; NULL becomes "" (clear)."""
     if value is None:
         return ""
+    if value is OUT_OF_RANGE:
+        raise InvalidValue("a date or time HubSpot cannot hold (infinity, or a year outside 1-9999)")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
