@@ -3,6 +3,12 @@
 Pure. A field whose value does not fit its typed column is refused (the column gets NULL, the
 text stays in `properties`, a reject names record, field and reason); a record without a usable
 id or last-modified time cannot be placed at all and is refused whole.
+
+Every value a Row carries is one PostgreSQL accepts, so one hostile value can never fail the batch
+it travels in: text loses its NUL characters (removed, not escaped) and has lone surrogates
+replaced by U+FFFD, in `properties` and in text columns alike, and each such change is a reject
+too; numbers beyond numeric's range and datetimes beyond the years 1 to 9999 are refused like
+any other value that does not fit; ids must fit a bigint.
 """
 
 from __future__ import annotations
@@ -12,7 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from hubspot_sync.run_metrics import Reject
-from hubspot_sync.values import InvalidValue, clean, is_email, parse_datetime, parse_typed
+from hubspot_sync.values import InvalidValue, clean, is_email, parse_datetime, parse_typed, storable_text
+
+BIGINT_MAX = 2**63 - 1
+# A refused id is quoted in the reject (it is an identifier, not personal data), at most this long.
+MAX_REJECTED_ID_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -40,19 +50,26 @@ class Row:
 
 def to_row(record: dict[str, Any], rules: RowRules) -> tuple[Row | None, list[Reject]]:
     record_id = _parse_id(record.get("id"))
-    raw_id = str(record.get("id")) if record.get("id") is not None else None
+    raw_id = _rejected_id(record.get("id"))
     if record_id is None:
-        return None, [Reject(rules.object_type, raw_id, "id", "missing or not a positive integer id")]
+        return None, [Reject(rules.object_type, raw_id, "id", "missing or not a positive 64-bit integer id")]
     properties = record.get("properties")
     if not isinstance(properties, dict):
         return None, [Reject(rules.object_type, raw_id, "properties", "record has no properties object")]
-    cleaned = {str(name): clean(value) for name, value in properties.items()}
+    rejects: list[Reject] = []
+    cleaned: dict[str, str | None] = {}
+    for raw_name, raw_value in properties.items():
+        name, name_problem = storable_text(str(raw_name))
+        text, problem = storable_text(clean(raw_value) or "")
+        cleaned[name] = clean(text)
+        if name_problem or problem:
+            reason = f"property name: {name_problem}" if name_problem else problem
+            rejects.append(Reject(rules.object_type, raw_id, name, reason))
     updated_at = _first_datetime(record.get("updatedAt"), cleaned.get(rules.last_modified_property))
     if updated_at is None:
         reason = f"no valid updatedAt or {rules.last_modified_property}"
         return None, [Reject(rules.object_type, raw_id, rules.last_modified_property, reason)]
 
-    rejects: list[Reject] = []
     typed: dict[str, Any] = {}
     for column, property_type in rules.column_types.items():
         text = cleaned.get(column)
@@ -92,7 +109,13 @@ def _parse_id(raw: Any) -> int | None:
         value = int(str(raw))
     except (TypeError, ValueError):
         return None
-    return value if value > 0 else None
+    return value if 0 < value <= BIGINT_MAX else None
+
+
+def _rejected_id(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    return storable_text(str(raw))[0][:MAX_REJECTED_ID_CHARS]
 
 
 def _first_datetime(*candidates: Any) -> datetime | None:

@@ -1,19 +1,30 @@
 """Parsing HubSpot property values (always strings on the wire) into typed warehouse values.
 
 Pure functions. A value that does not fit raises `InvalidValue` with a reason that never repeats
-the value itself (it may be personal data).
+the value itself (it may be personal data). "Fits" means both the type and what PostgreSQL can
+store: numbers within numeric's range, datetimes within the years 1 to 9999 (Python's range,
+inside PostgreSQL's), text without NUL characters or lone UTF-16 surrogates (`storable_text`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Deliberately simple: one @, no spaces, a dot in the domain. RFC 5322 admits much more, HubSpot less.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _EPOCH_MS = re.compile(r"^-?\d{10,14}$")
+# PostgreSQL's numeric: at most 131072 digits before the decimal point and 16383 after it.
+NUMERIC_MAX_INTEGER_DIGITS = 131_072
+NUMERIC_MAX_SCALE = 16_383
+# NUL cannot be stored in PostgreSQL text or jsonb; a lone surrogate (JSON allows `\\ud800`) is not UTF-8.
+_NUL = "\x00"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OUT_OF_RANGE = "a datetime outside the years 1 to 9999 (UTC)"
 _TRUE = frozenset({"true"})
 _FALSE = frozenset({"false"})
 
@@ -30,6 +41,24 @@ def clean(raw: Any) -> str | None:
     return text or None
 
 
+def storable_text(text: str) -> tuple[str, str | None]:
+    """`text` as PostgreSQL can hold it, and why it had to change (None when unchanged).
+
+    NUL characters are removed (not escaped: an escape would be indistinguishable from text that
+    really reads "\\u0000"); lone surrogates become U+FFFD, the Unicode replacement character.
+    """
+    problems = []
+    if _NUL in text:
+        text = text.replace(_NUL, "")
+        problems.append("NUL characters (removed)")
+    if _LONE_SURROGATE.search(text):
+        text = _LONE_SURROGATE.sub(REPLACEMENT_CHARACTER, text)
+        problems.append("unpaired UTF-16 surrogates (replaced by U+FFFD)")
+    if not problems:
+        return text, None
+    return text, f"text contains {' and '.join(problems)}, which PostgreSQL cannot store"
+
+
 def parse_number(text: str) -> Decimal:
     try:
         number = Decimal(text)
@@ -37,6 +66,12 @@ def parse_number(text: str) -> Decimal:
         raise InvalidValue("not a number") from None
     if not number.is_finite():
         raise InvalidValue("not a finite number")
+    exponent = number.as_tuple().exponent
+    if (number and number.adjusted() >= NUMERIC_MAX_INTEGER_DIGITS) or -exponent > NUMERIC_MAX_SCALE:
+        raise InvalidValue(
+            f"a number outside PostgreSQL numeric's range ({NUMERIC_MAX_INTEGER_DIGITS} digits before the "
+            f"decimal point, {NUMERIC_MAX_SCALE} after)"
+        )
     return number
 
 
@@ -51,15 +86,21 @@ def parse_bool(text: str) -> bool:
 
 def parse_datetime(text: str) -> datetime:
     """ISO 8601 (any offset, normalised to UTC) or epoch milliseconds, as HubSpot accepts both."""
-    if _EPOCH_MS.match(text):
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     try:
+        if _EPOCH_MS.match(text):
+            return _EPOCH + timedelta(milliseconds=int(text))  # exact, unlike a float timestamp
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidValue("not a datetime (expected ISO 8601 or epoch milliseconds)") from None
+    except OverflowError:  # epoch milliseconds beyond year 9999 or before year 1
+        raise InvalidValue(_OUT_OF_RANGE) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        # 0001-01-01T00:00:00+01:00 is valid ISO 8601 but in UTC falls before year 1.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidValue(_OUT_OF_RANGE) from None
 
 
 def parse_date(text: str) -> date:

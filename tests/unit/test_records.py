@@ -70,3 +70,49 @@ def test_unplaceable_record_is_rejected_whole(broken, field):
 def test_merged_ids_exclude_the_survivor():
     row, _ = to_row(record(email="ada@example.com", hs_merged_object_ids="7;101; 9 ;x"), RULES)
     assert row.merged_ids == [7, 9]
+
+
+def test_text_postgresql_cannot_hold_is_kept_without_what_it_refuses_and_rejected():
+    row, rejects = to_row(
+        record(email="ada@example.com", jobtitle="CEO\x00x", custom_x="a\ud800b", **{"odd\x00name": "v"}),
+        RULES,
+    )
+    assert row.properties["jobtitle"] == "CEOx"
+    assert row.properties["custom_x"] == "a\ufffdb"
+    assert row.properties["oddname"] == "v"
+    assert {(r.field, r.reason.split(",")[0]) for r in rejects} == {
+        ("jobtitle", "text contains NUL characters (removed)"),
+        ("custom_x", "text contains unpaired UTF-16 surrogates (replaced by U+FFFD)"),
+        ("oddname", "property name: text contains NUL characters (removed)"),
+    }
+    assert all(r.record_id == "101" and "CEO" not in r.reason for r in rejects)
+
+
+def test_a_nul_only_value_is_no_value():
+    row, rejects = to_row(record(email="\x00"), RULES)
+    assert row.properties["email"] is None
+    assert {r.field for r in rejects} == {"email"}  # stripped, then required and missing
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("num_employees", "1e1000000"),
+        ("closedate", "0001-01-01T00:00:00+01:00"),
+        ("closedate", "-99999999999999"),
+    ],
+)
+def test_a_value_beyond_postgresql_range_nulls_only_its_column(column, value):
+    row, rejects = to_row(record(**{"email": "ada@example.com", "num_employees": "3", column: value}), RULES)
+    assert row.typed[column] is None
+    assert row.properties[column] == value
+    assert row.typed["email"] == "ada@example.com"
+    assert [r.field for r in rejects] == [column]
+
+
+@pytest.mark.parametrize("raw_id", [str(2**63), "9" * 30, "1\x00"])
+def test_an_id_beyond_bigint_is_refused_and_quoted_storably(raw_id):
+    row, rejects = to_row({**record(email="ada@example.com"), "id": raw_id}, RULES)
+    assert row is None
+    assert rejects[0].field == "id"
+    assert "\x00" not in rejects[0].record_id

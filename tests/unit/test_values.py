@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from hubspot_sync.values import InvalidValue, clean, is_email, parse_typed
+from hubspot_sync.values import InvalidValue, clean, is_email, parse_typed, storable_text
 
 
 @pytest.mark.parametrize(
@@ -79,3 +79,56 @@ def test_extraction_and_reverse_etl_agree_on_emails(text):
     except InvalidValue:
         sendable = False
     assert sendable is is_email(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "property_type", "reason"),
+    [
+        ("1e1000000", "number", "outside PostgreSQL numeric's range"),
+        ("1e131072", "number", "outside PostgreSQL numeric's range"),
+        ("1.5e-16383", "number", "outside PostgreSQL numeric's range"),
+        ("1e99999999999999999999", "number", "not a number"),
+        ("-99999999999999", "datetime", "outside the years 1 to 9999"),
+        ("-62135596800001", "datetime", "outside the years 1 to 9999"),
+        ("0001-01-01T00:00:00+01:00", "datetime", "outside the years 1 to 9999"),
+        ("9999-12-31T23:00:00-05:00", "datetime", "outside the years 1 to 9999"),
+        ("0001-01-01T00:00:00+01:00", "date", "outside the years 1 to 9999"),
+        ("-99999999999999", "date", "outside the years 1 to 9999"),
+    ],
+)
+def test_values_postgresql_cannot_hold_are_invalid_with_a_reason(text, property_type, reason):
+    with pytest.raises(InvalidValue) as raised:
+        parse_typed(text, property_type)
+    assert reason in str(raised.value)
+    assert text not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "property_type", "expected"),
+    [
+        ("1e131071", "number", Decimal("1e131071")),  # the largest magnitude numeric holds
+        ("1e-16383", "number", Decimal("1e-16383")),
+        ("-62135596800000", "datetime", datetime(1, 1, 1, tzinfo=UTC)),
+        ("99999999999999", "datetime", datetime(5138, 11, 16, 9, 46, 39, 999000, tzinfo=UTC)),  # exact ms
+        ("9999-12-31T23:59:59.999Z", "datetime", datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+    ],
+)
+def test_values_at_the_edge_of_the_range_are_kept(text, property_type, expected):
+    assert parse_typed(text, property_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "stored", "reason"),
+    [
+        ("plain", "plain", None),
+        ("CEO\x00x", "CEOx", "NUL characters (removed)"),
+        ("a\ud800b", "a\ufffdb", "unpaired UTF-16 surrogates (replaced by U+FFFD)"),
+        ("\x00\udfff", "\ufffd", "NUL characters (removed) and unpaired UTF-16 surrogates"),
+        ("emoji \U0001f600 stays", "emoji \U0001f600 stays", None),
+    ],
+)
+def test_storable_text_removes_nul_and_replaces_lone_surrogates(text, stored, reason):
+    result, problem = storable_text(text)
+    assert result == stored
+    result.encode("utf-8")  # nothing PostgreSQL's UTF-8 text would refuse is left
+    assert (problem is None) if reason is None else (reason in problem and text not in problem)
