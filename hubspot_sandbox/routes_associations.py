@@ -1,14 +1,31 @@
-"""CRM v4 associations: per-record list, create (labelled or default), delete, and the batch endpoints."""
+"""CRM v4 associations: per-record list, create (labelled or default), delete, and the batch endpoints.
+
+Also the v3 per-record read, the target of the ``paging.next.link`` of inline (``associations=``) reads.
+Reads accept object types HubSpot has but the sandbox does not emulate, and find no associations to them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hubspot_sandbox.associations import TYPES_BY_ID, type_spec
+from hubspot_sandbox.associations import (
+    NO_ASSOCIATIONS_FOUND,
+    TYPES_BY_ID,
+    V4_PAGE_SIZE,
+    decode_after,
+    encode_after,
+    next_paging,
+    object_type_id,
+    read_type,
+    singular_name,
+    type_spec,
+    v3_association_page,
+)
 from hubspot_sandbox.clock import now_ms
 from hubspot_sandbox.errors import ApiError, batch_error, validation_error
 from hubspot_sandbox.http_util import (
@@ -35,8 +52,18 @@ def _types(request: Request, from_key: str, to_key: str) -> tuple[str, str]:
     )
 
 
+def _read_types(request: Request, from_key: str, to_key: str) -> tuple[str, str]:
+    return read_type(request.path_params[from_key]), read_type(request.path_params[to_key])
+
+
+def _live(sandbox: Sandbox, object_type: str) -> Container[int]:
+    table = sandbox.tables.get(object_type)
+    return table.live if table is not None else ()
+
+
 def _existing_id(sandbox: Sandbox, object_type: str, raw: Any) -> int | None:
-    record = sandbox.tables[object_type].get(parse_id(str(raw)) or 0)
+    table = sandbox.tables.get(object_type)
+    record = table.get(parse_id(str(raw)) or 0) if table is not None else None
     return record.id if record is not None else None
 
 
@@ -46,7 +73,7 @@ def _require_id(sandbox: Sandbox, object_type: str, raw: Any) -> int:
         raise ApiError(
             404,
             "OBJECT_NOT_FOUND",
-            f"{resolve_object_type(object_type).singular} {raw} does not exist.",
+            f"{singular_name(object_type)} {raw} does not exist.",
             context={"id": [str(raw)]},
         )
     return record_id
@@ -65,13 +92,17 @@ def _spec_ids(sandbox: Sandbox, from_type: str, to_type: str, raw: Any) -> set[i
     return type_ids
 
 
-def _targets_json(sandbox: Sandbox, from_type: str, from_id: int, to_type: str) -> list[dict[str, Any]]:
-    live = sandbox.tables[to_type].live
+def _targets_json(targets: list[tuple[int, frozenset[int]]]) -> list[dict[str, Any]]:
     return [
         {"toObjectId": to_id, "associationTypes": [type_spec(t) for t in sorted(types)]}
-        for to_id, types in sorted(sandbox.associations.targets(from_type, from_id, to_type).items())
-        if to_id in live
+        for to_id, types in targets
     ]
+
+
+def _v4_link(request: Request, from_type: str, from_id: int | str, to_type: str, cursor: str) -> str:
+    base = str(request.base_url).rstrip("/")
+    path = f"/crm/v4/objects/{object_type_id(from_type)}/{from_id}/associations/{object_type_id(to_type)}"
+    return f"{base}{path}?after={cursor}"
 
 
 def _labels_json(
@@ -88,17 +119,34 @@ def _labels_json(
 
 async def list_record_associations(request: Request) -> Response:
     sandbox = sandbox_of(request)
-    from_type, to_type = _types(request, "objectType", "toObjectType")
+    from_type, to_type = _read_types(request, "objectType", "toObjectType")
     from_id = _require_id(sandbox, from_type, request.path_params["objectId"])
-    limit = query_int(request, "limit", 500, 1, 500)
-    after = query_int(request, "after", 0, 0, 1 << 62)
-    results = [r for r in _targets_json(sandbox, from_type, from_id, to_type) if r["toObjectId"] > after]
-    body: dict[str, Any] = {"results": results[:limit]}
-    if len(results) > limit:
-        cursor = str(results[limit - 1]["toObjectId"])
-        body["paging"] = {
-            "next": {"after": cursor, "link": str(request.url.include_query_params(after=cursor))}
-        }
+    limit = query_int(request, "limit", V4_PAGE_SIZE, 1, V4_PAGE_SIZE)
+    after_id = decode_after(request.query_params.get("after"), to_type)
+    targets, next_id = sandbox.associations.page(
+        from_type, from_id, to_type, _live(sandbox, to_type), after_id, limit
+    )
+    body: dict[str, Any] = {"results": _targets_json(targets)}
+    if next_id is not None:
+        cursor = encode_after(to_type, next_id)
+        body["paging"] = next_paging(cursor, _v4_link(request, from_type, from_id, to_type, cursor))
+    return json_response(body)
+
+
+async def list_record_associations_v3(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    from_type, to_type = _read_types(request, "objectType", "toObjectType")
+    from_id = _require_id(sandbox, from_type, request.path_params["objectId"])
+    body = v3_association_page(
+        sandbox.associations,
+        from_type,
+        from_id,
+        to_type,
+        _live(sandbox, to_type),
+        str(request.base_url).rstrip("/"),
+        after_id=decode_after(request.query_params.get("after"), to_type),
+        limit=query_int(request, "limit", V4_PAGE_SIZE, 1, V4_PAGE_SIZE),
+    )
     return json_response(body)
 
 
@@ -166,32 +214,44 @@ def _pair_input(item: Any, index: int, many_to: bool = False) -> tuple[str, list
     return str(item["from"]["id"]), [str(to["id"])]
 
 
+def _no_associations(from_type: str, to_type: str, raw_id: str) -> dict[str, Any]:
+    """HubSpot's 207 entry for an input without associations (or that does not exist)."""
+    from_name, to_name = singular_name(from_type), singular_name(to_type)
+    error = batch_error(
+        "OBJECT_NOT_FOUND",
+        f"No {to_name} is associated with {from_name} {raw_id}.",
+        {"fromObjectId": [raw_id], "fromObjectType": [from_name], "toObjectType": [to_name]},
+    )
+    return {**error, "subCategory": NO_ASSOCIATIONS_FOUND}
+
+
 async def batch_read(request: Request) -> Response:
+    """Each input's first page of associations, or the page after its ``after``; paging per input."""
     started = now_ms()
     sandbox = sandbox_of(request)
-    from_type, to_type = _types(request, "fromObjectType", "toObjectType")
+    from_type, to_type = _read_types(request, "fromObjectType", "toObjectType")
     inputs = batch_inputs(await json_object(request), MAX_ASSOCIATION_INPUTS)
+    live = _live(sandbox, to_type)
     results, errors = [], []
     for index, item in enumerate(inputs):
         if not isinstance(item, dict) or "id" not in item:
             raise validation_error(f"Invalid input JSON: inputs[{index}].id is required")
         raw_id = str(item["id"])
+        after_id = decode_after(str(item["after"]), to_type) if item.get("after") else 0
         from_id = _existing_id(sandbox, from_type, raw_id)
-        targets = _targets_json(sandbox, from_type, from_id, to_type) if from_id is not None else []
-        if targets:
-            results.append({"from": {"id": raw_id}, "to": targets})
-        else:
-            singular_from, singular_to = (
-                resolve_object_type(from_type).singular,
-                resolve_object_type(to_type).singular,
-            )
-            errors.append(
-                batch_error(
-                    "OBJECT_NOT_FOUND",
-                    f"No {singular_to} is associated with {singular_from} {raw_id}.",
-                    {"fromObjectId": [raw_id]},
-                )
-            )
+        targets, next_id = (
+            sandbox.associations.page(from_type, from_id, to_type, live, after_id, V4_PAGE_SIZE)
+            if from_id is not None
+            else ([], None)
+        )
+        if not targets:
+            errors.append(_no_associations(from_type, to_type, raw_id))
+            continue
+        result: dict[str, Any] = {"from": {"id": raw_id}, "to": _targets_json(targets)}
+        if next_id is not None:
+            cursor = encode_after(to_type, next_id)
+            result["paging"] = next_paging(cursor, _v4_link(request, from_type, raw_id, to_type, cursor))
+        results.append(result)
     body, partial = batch_envelope(results, errors, started)
     return json_response(body, 207 if partial else 200)
 
@@ -278,6 +338,11 @@ ROUTES = [
     Route(
         "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}",
         list_record_associations,
+        methods=["GET"],
+    ),
+    Route(
+        "/crm/v3/objects/{objectType}/{objectId}/associations/{toObjectType}",
+        list_record_associations_v3,
         methods=["GET"],
     ),
     Route(

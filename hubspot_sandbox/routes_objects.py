@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hubspot_sandbox.associations import v3_type_name
+from hubspot_sandbox.associations import inline_association_types, v3_association_page
 from hubspot_sandbox.clock import now_ms
 from hubspot_sandbox.errors import ApiError, not_found, validation_error
 from hubspot_sandbox.http_util import (
@@ -22,7 +22,6 @@ from hubspot_sandbox.http_util import (
     query_list,
     sandbox_of,
 )
-from hubspot_sandbox.object_types import resolve_object_type
 from hubspot_sandbox.records import ObjectTable, Record
 from hubspot_sandbox.search import parse_request, run_search
 from hubspot_sandbox.serialize import record_json, selected_properties
@@ -41,36 +40,31 @@ class ReadOptions:
         self.names = selected_properties(table, query_list(request, "properties"))
         history = query_list(request, "propertiesWithHistory")
         self.history_names = selected_properties(table, history) if history else None
-        self.association_types = [
-            resolve_object_type(t).name for t in query_list(request, "associations") or []
-        ]
+        self.association_types = inline_association_types(query_list(request, "associations") or [])
+        self.base_url = str(request.base_url).rstrip("/")
         self.archived = query_bool(request, "archived")
 
     def render(self, sandbox: Sandbox, table: ObjectTable, record: Record) -> dict[str, Any]:
         body = record_json(table, record, self.names, self.history_names)
         if self.association_types:
-            associations = v3_associations(sandbox, table, record, self.association_types)
+            associations = v3_associations(sandbox, table, record, self.association_types, self.base_url)
             if associations:
                 body["associations"] = associations
         return body
 
 
 def v3_associations(
-    sandbox: Sandbox, table: ObjectTable, record: Record, to_types: list[str]
+    sandbox: Sandbox, table: ObjectTable, record: Record, to_types: list[str], base_url: str
 ) -> dict[str, dict[str, Any]]:
-    """The v3 ``associations`` of a record: one entry per type id, HubSpot's ``contact_to_company`` names."""
+    """A record's v3 ``associations``: each type's first page, HubSpot's ``contact_to_company`` names."""
     found: dict[str, dict[str, Any]] = {}
     for to_type in to_types:
-        targets = sandbox.associations.targets(table.object_type.name, record.id, to_type)
         live = sandbox.tables[to_type].live
-        results = [
-            {"id": str(to_id), "type": v3_type_name(type_id)}
-            for to_id, type_ids in sorted(targets.items())
-            if to_id in live
-            for type_id in sorted(type_ids)
-        ]
-        if results:
-            found[to_type] = {"results": results}
+        page = v3_association_page(
+            sandbox.associations, table.object_type.name, record.id, to_type, live, base_url
+        )
+        if page["results"]:
+            found[to_type] = page
     return found
 
 

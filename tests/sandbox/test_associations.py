@@ -218,3 +218,122 @@ def test_batch_label_archive_keeps_the_unlabelled_association(sdk, records):
     )
     remaining = basic.get_page("deals", records["deal"], "companies").results
     assert [sorted(t.type_id for t in r.association_types) for r in remaining] == [[341]]
+
+
+def _contacts_of(http, company_or_deal: tuple[str, str], count: int) -> list[str]:
+    """`count` new contacts associated (default type) with one company or deal, in id order."""
+    from_type, from_id = company_or_deal
+    ids: list[str] = []
+    for start in range(0, count, 100):
+        inputs = [
+            {"properties": {"email": f"c{start + i}@{from_type}-{from_id}.example.com"}}
+            for i in range(min(100, count - start))
+        ]
+        response = http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": inputs})
+        assert response.status_code == 201, response.text
+        ids += [r["id"] for r in response.json()["results"]]
+    links = [{"from": {"id": from_id}, "to": {"id": contact}} for contact in ids]
+    response = http.post(
+        f"/crm/v4/associations/{from_type}/contacts/batch/associate/default", json={"inputs": links}
+    )
+    assert response.status_code == 200, response.text
+    return sorted(ids, key=int)
+
+
+def _path(link: str) -> str:
+    return link[link.index("/crm/") :]
+
+
+@pytest.mark.parametrize("read", ["get_by_id", "get_page"])
+def test_inline_associations_page_at_100_per_type(sdk, http, read):
+    # v3 reads return at most 100 associations of each type per record, with `after` for the rest:
+    # https://developers.hubspot.com/changelog/announcing-a-change-to-how-v3-crm-apis-return-association-data
+    company = _make(http, "companies", name="Big")
+    contacts = _contacts_of(http, ("companies", company), 105)
+    api = sdk.crm.companies.basic_api
+    if read == "get_by_id":
+        record = api.get_by_id(company, associations=["contacts"])
+    else:
+        record = api.get_page(limit=10, associations=["contacts"]).results[0]
+    block = record.associations["contacts"]
+    assert [a.id for a in block.results] == contacts[:100]
+    assert {a.type for a in block.results} == {"company_to_contact_unlabeled"}
+    rest = http.get(_path(block.paging.next.link)).json()
+    assert [a["id"] for a in rest["results"]] == contacts[100:]
+    assert "paging" not in rest
+    again = http.get(
+        f"/crm/v3/objects/companies/{company}/associations/contacts",
+        params={"after": block.paging.next.after},
+    ).json()
+    assert again == rest
+
+
+def test_v4_batch_read_pages_each_input_and_the_cursor_resumes_anywhere(sdk, http):
+    # Each input gets its own `paging.next.after`, passed back alongside its `id` for the next page; the
+    # `paging` field is present only when there are more pages:
+    # https://developers.hubspot.com/docs/api-reference/legacy/crm/associations/associate-records/batch/get-associations
+    big, small = _make(http, "deals", dealname="Big"), _make(http, "deals", dealname="Small")
+    contacts = _contacts_of(http, ("deals", big), 620)
+    few = _contacts_of(http, ("deals", small), 3)
+    batch = sdk.crm.associations.v4.batch_api
+    first = batch.get_page("deals", "contacts", {"inputs": [{"id": big}, {"id": small}]})
+    by_deal = {r._from.id: r for r in first.results}
+    assert [t.to_object_id for t in by_deal[big].to] == contacts[:500]
+    assert [t.to_object_id for t in by_deal[small].to] == few
+    assert by_deal[small].paging is None
+    cursor = by_deal[big].paging.next.after
+    second = batch.get_page("deals", "contacts", {"inputs": [{"id": big, "after": cursor}]})
+    assert [t.to_object_id for t in second.results[0].to] == contacts[500:]
+    assert second.results[0].paging is None
+    per_record = sdk.crm.associations.v4.basic_api.get_page("deals", big, "contacts", after=cursor, limit=500)
+    assert [t.to_object_id for t in per_record.results] == contacts[500:]
+    bad = {"inputs": [{"id": big, "after": "not-a-cursor"}]}
+    assert_hubspot_error(http.post("/crm/v4/associations/deals/contacts/batch/read", json=bad), 400)
+
+
+def test_no_associations_is_a_207_error_with_hubspot_sub_category(sdk, records):
+    # Batch read errors carry `subCategory` and `context`:
+    # https://developers.hubspot.com/docs/api-reference/latest/crm/associations/associate-records/batch/get-associations
+    read = sdk.crm.associations.v4.batch_api.get_page(
+        "contacts", "companies", {"inputs": [{"id": records["contact"]}, {"id": "31337"}]}
+    )
+    assert read.results == []
+    assert [(e.category, e.sub_category) for e in read.errors] == [
+        ("OBJECT_NOT_FOUND", "crm.associations.NO_ASSOCIATIONS_FOUND")
+    ] * 2
+    assert read.errors[0].message == f"No company is associated with contact {records['contact']}."
+    assert read.errors[0].context == {
+        "fromObjectId": [records["contact"]],
+        "fromObjectType": ["contact"],
+        "toObjectType": ["company"],
+    }
+
+
+@pytest.mark.parametrize("names", ["products,quotes", "companies,product,0-14", "line_items,tasks,calls"])
+def test_associations_to_types_without_records_read_as_none(http, records, names):
+    # Products (0-7), quotes (0-14), tasks, calls and others are standard HubSpot objects; a portal without
+    # such records answers with no associations to them:
+    # https://developers.hubspot.com/docs/guides/crm/using-object-apis
+    http.put(
+        f"/crm/v4/objects/contacts/{records['contact']}/associations/default/companies/{records['company']}"
+    )
+    expected = {"companies"} if "companies" in names else set()
+    for path in ("/crm/v3/objects/contacts", f"/crm/v3/objects/contacts/{records['contact']}"):
+        response = http.get(path, params={"associations": names})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        record = body["results"][0] if "results" in body else body
+        assert set(record.get("associations", {})) == expected
+    none = http.post(
+        "/crm/v4/associations/contacts/products/batch/read", json={"inputs": [{"id": records["contact"]}]}
+    )
+    assert none.status_code == 207
+    assert none.json()["errors"][0]["subCategory"] == "crm.associations.NO_ASSOCIATIONS_FOUND"
+
+
+def test_unknown_association_names_fail_as_on_hubspot(http, records):
+    # An object type name HubSpot does not know is refused, as for a custom object named by its name
+    # instead of its objectTypeId: https://developers.hubspot.com/docs/guides/crm/using-object-apis
+    for path in ("/crm/v3/objects/contacts", f"/crm/v3/objects/contacts/{records['contact']}"):
+        body = assert_hubspot_error(http.get(path, params={"associations": "companies,widgets"}), 400)
+        assert body["message"] == "Unable to infer object type from: widgets"
