@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -35,7 +36,13 @@ _TYPE_FAMILY = {"string": "text", "enumeration": "text", "phone_number": "text",
 
 
 class RejectShareExceeded(RuntimeError):
-    """Too large a share of the records read was rejected; the rows that passed are committed."""
+    """Too large a share of the records read was rejected; the rows that passed are committed.
+
+    So is the cursor: holding it back would make every later run re-read the same records and
+    fail the same way (a value in HubSpot does not change by retrying), stalling the object type
+    for good. The operator makes this failure final instead (no retry can read nothing and pass),
+    so the run stays failed and alerted until someone looks at `hubspot_sync.rejects`.
+    """
 
 
 @dataclass(frozen=True)
@@ -212,15 +219,20 @@ class ObjectExtractor:
                 rows.append(row)
             rejects.extend(row_rejects)
         with self.conn.transaction():
-            summary.records_written += store.upsert_rows(
+            written, refused = store.upsert_rows_isolating(
                 self.conn, self.object_type_name, rows, self._typed_columns, self.run_info.run_id
             )
-            summary.details["merged_marked"] = summary.details.get("merged_marked", 0) + store.mark_merged(
-                self.conn, self.object_type_name, rows
-            )
+            rejects.extend(refused)
+            merged = store.mark_merged(self.conn, self.object_type_name, rows)
             record_rejects(self.conn, self.run_info, rejects)
             if position is not None:
                 store.save_cursor(self.conn, self.object_type_name, position)
+        # Counted once committed: after a failure, the summary says what is really in the warehouse.
+        summary.records_written += written
+        summary.details["merged_marked"] = summary.details.get("merged_marked", 0) + merged
+        summary.details["batches_committed"] = summary.details.get("batches_committed", 0) + 1
+        if position is not None:
+            summary.details["cursor_committed"] = _describe(position)
         summary.records_read += len(records)
         summary.records_rejected += len({reject.record_id for reject in rejects})
 
@@ -237,6 +249,16 @@ class ObjectExtractor:
             if wanted != actual:
                 notes.append(f"{name} is configured as {configured} but HubSpot reports {types[name]}")
         return notes
+
+
+def _describe(position: store.Cursor) -> str:
+    """A saved cursor in words, for summaries and error messages."""
+    if position.list_after:
+        return f"the full load resumes after paging cursor {position.list_after}"
+    if position.cursor_ms is None:
+        return "no cursor"
+    moment = datetime.fromtimestamp(position.cursor_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    return f"every change before {moment} is in"
 
 
 def _split_for_url(names: list[str]) -> tuple[list[str], list[str]]:

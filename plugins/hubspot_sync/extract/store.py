@@ -3,10 +3,15 @@
 Every statement comes from include/sql/extract; identifiers (tables, property columns) are
 composed with psycopg.sql.Identifier, values are parameters. Callers own transactions: a batch
 of rows, its rejects and the cursor that covers them commit together.
+
+Errors PostgreSQL raises while landing rows are re-raised as `BatchRefused`, named by record and
+column and SQLSTATE: psycopg's message, DETAIL and CONTEXT quote the row's values, which must not
+reach a task log or an alert.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from hubspot_sync.records import Row
+from hubspot_sync.run_metrics import Reject
 from hubspot_sync.sql import load_sql
 
 SCHEMA = "hubspot"
@@ -29,6 +35,18 @@ PG_TYPES = {
     "multi_enumeration": "text[]",
 }
 BASE_COLUMNS = ("id", "properties", "created_at", "updated_at", "archived", "archived_at")
+# COPY's error CONTEXT: "COPY stage_contacts, line 3, column usage_score: <the value>".
+_COPY_CONTEXT = re.compile(r"^COPY [^,]+, line (\d+)(?:, column ([^:]+):)?", re.MULTILINE)
+
+
+class BatchRefused(RuntimeError):
+    """PostgreSQL refused a batch of rows; the message names what and why, never a value."""
+
+    def __init__(self, message: str, condition: str, record_id: int | None = None, column: str | None = None):
+        super().__init__(message)
+        self.condition = condition
+        self.record_id = record_id
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -101,28 +119,30 @@ def upsert_rows(
         return 0
     columns = [*BASE_COLUMNS, *typed_columns]
     stage = sql.Identifier(f"stage_{object_type}")
-    conn.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        ).format(stage, table_id(object_type))
-    )
+    conn.execute(sql.SQL(load_sql("extract/create_stage")).format(stage=stage, table=table_id(object_type)))
     column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
     with conn.cursor() as cursor:
-        with cursor.copy(
-            sql.SQL(load_sql("extract/copy_stage")).format(stage=stage, columns=column_list)
-        ) as copy:
-            for row in rows:
-                copy.write_row(
-                    (
-                        row.id,
-                        Jsonb(row.properties),
-                        row.created_at,
-                        row.updated_at,
-                        row.archived,
-                        row.archived_at,
-                        *(row.typed.get(column) for column in typed_columns),
+        current: Row | None = None
+        try:
+            with cursor.copy(
+                sql.SQL(load_sql("extract/copy_stage")).format(stage=stage, columns=column_list)
+            ) as copy:
+                for current in rows:
+                    copy.write_row(
+                        (
+                            current.id,
+                            Jsonb(current.properties),
+                            current.created_at,
+                            current.updated_at,
+                            current.archived,
+                            current.archived_at,
+                            *(current.typed.get(column) for column in typed_columns),
+                        )
                     )
-                )
+        except psycopg.OperationalError:
+            raise  # the connection, not the data: its message carries no values
+        except (psycopg.Error, UnicodeError, OverflowError, ValueError) as error:
+            raise _refused(error, object_type, rows, current) from None
         data_columns = [column for column in columns if column != "id"]
         statement = sql.SQL(load_sql("extract/upsert_from_stage")).format(
             table=table_id(object_type),
@@ -138,8 +158,70 @@ def upsert_rows(
                 sql.SQL("EXCLUDED.{}").format(sql.Identifier(column)) for column in data_columns
             ),
         )
-        cursor.execute(statement, {"run_id": run_id})
+        try:
+            cursor.execute(statement, {"run_id": run_id})
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as error:
+            condition = _condition(error)
+            raise BatchRefused(
+                f"PostgreSQL refused to merge a batch of {len(rows)} {object_type} rows into "
+                f"{SCHEMA}.{object_type}: {condition}",
+                condition,
+            ) from None
         return cursor.rowcount
+
+
+def upsert_rows_isolating(
+    conn: psycopg.Connection, object_type: str, rows: list[Row], typed_columns: list[str], run_id: str
+) -> tuple[int, list[Reject]]:
+    """`upsert_rows`, taking out what PostgreSQL refuses instead of failing the whole batch.
+
+    `to_row` already keeps every value PostgreSQL is known to refuse out of a Row; this is the net
+    for anything unforeseen. A refused typed value becomes NULL (the text stays in `properties`), a
+    row refused elsewhere is left out, each with a reject, and the batch is staged again inside a
+    savepoint. Every round clears a value or drops a row, so it ends; a refusal that names no row
+    (the merge statement) is raised.
+    """
+    rejects: list[Reject] = []
+    while True:
+        try:
+            with conn.transaction():
+                return upsert_rows(conn, object_type, rows, typed_columns, run_id), rejects
+        except BatchRefused as refused:
+            row = next((row for row in rows if row.id == refused.record_id), None)
+            if row is None:
+                raise
+            if refused.column in typed_columns and row.typed.get(refused.column) is not None:
+                row.typed[refused.column] = None
+                reason = f"PostgreSQL refused the value ({refused.condition}); the column is left NULL"
+            else:
+                rows = [other for other in rows if other is not row]
+                reason = f"PostgreSQL refused the record ({refused.condition}); it was not stored"
+            rejects.append(Reject(object_type, str(row.id), refused.column, reason))
+
+
+def _condition(error: BaseException) -> str:
+    sqlstate = getattr(error, "sqlstate", None)
+    return f"{type(error).__name__} (SQLSTATE {sqlstate})" if sqlstate else type(error).__name__
+
+
+def _refused(error: BaseException, object_type: str, rows: list[Row], current: Row | None) -> BatchRefused:
+    """The refusal of a COPY, named by the row its CONTEXT points at (or the row being written)."""
+    row, column = current, None
+    diag = getattr(error, "diag", None)
+    match = _COPY_CONTEXT.search(getattr(diag, "context", None) or "")
+    if match and 0 < int(match[1]) <= len(rows):
+        row, column = rows[int(match[1]) - 1], match[2]
+    condition = _condition(error)
+    where = f" record {row.id}" if row is not None else ""
+    where += f", column {column}" if column else ""
+    return BatchRefused(
+        f"PostgreSQL refused {object_type}{where} while staging a batch of {len(rows)} rows: {condition}",
+        condition,
+        row.id if row is not None else None,
+        column,
+    )
 
 
 def mark_merged(conn: psycopg.Connection, object_type: str, rows: list[Row]) -> int:
