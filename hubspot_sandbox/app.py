@@ -28,6 +28,7 @@ from hubspot_sandbox import (
     routes_properties,
 )
 from hubspot_sandbox.errors import ApiError, new_correlation_id, unauthorized
+from hubspot_sandbox.faults import Fault
 from hubspot_sandbox.http_util import json_response
 from hubspot_sandbox.limits import rate_limit_body
 from hubspot_sandbox.state import Sandbox
@@ -142,6 +143,9 @@ class ApiGate:
         if fault is not None:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
+            if fault.after_apply:
+                await self._apply_then_lose(scope, receive, send, fault, endpoint, correlation_id)
+                return
             if fault.drop:
                 sandbox.stats.faults_injected["drop"] += 1
                 sandbox.stats.record(endpoint, "dropped")
@@ -161,6 +165,28 @@ class ApiGate:
             await self.app(scope, receive, send_with_headers)
         finally:
             sandbox.stats.record(endpoint, status_seen.get("status", 500))
+
+    async def _apply_then_lose(
+        self, scope: Scope, receive: Receive, send: Send, fault: Fault, endpoint: str, correlation_id: str
+    ) -> None:
+        """Run the call (its write commits), then lose its answer: drop the connection or send a 5xx."""
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        kind = "drop" if fault.drop else str(fault.status)
+        self.sandbox.stats.faults_injected[f"{kind} after apply"] += 1
+        if fault.drop or fault.status is None:
+            self.sandbox.stats.record(endpoint, "dropped")
+            await _drop_connection(send)
+            return
+        category, message = _FAULT_MESSAGES[fault.status]
+        headers = [(b"x-hubspot-correlation-id", correlation_id.encode())]
+        response = json_response(ApiError(fault.status, category, message).body(correlation_id), fault.status)
+        response.raw_headers.extend(headers)
+        await response({"type": "http"}, _no_receive, send)
+        self.sandbox.stats.record(endpoint, fault.status)
 
     def _template(self, scope: Scope) -> str:
         partial = None

@@ -1,6 +1,10 @@
 """Faults on demand: a random share of failing requests, added latency, dropped connections, and scripted
 sequences such as "the 3rd search call answers 502". Switchable while the server runs (PUT /_sandbox/faults).
 
+A drop or 5xx is normally answered instead of the call; with ``afterApply`` the call runs first (its write
+is committed) and its answer is then lost, as when HubSpot applies a write and the connection or a gateway
+fails on the way back: the case that makes a retried create a duplicate unless it is idempotent.
+
 Random faults draw from a seeded generator so a failing test run can be replayed.
 """
 
@@ -22,6 +26,7 @@ class Fault:
     drop: bool = False  # close the connection mid-response
     latency_ms: int = 0
     policy: str = "TEN_SECONDLY_ROLLING"  # for an injected 429
+    after_apply: bool = False  # run the call (commit its write), then drop or replace its answer
 
 
 @dataclass
@@ -40,6 +45,7 @@ class FaultPlan:
     latency_ms: int = 0
     latency_rate: float = 1.0
     endpoints: set[str] | None = None
+    after_apply: bool = False  # random drops and errors happen after the call ran
     script: list[ScriptStep] = field(default_factory=list)
     seed: int = 0
 
@@ -76,26 +82,40 @@ class FaultInjector:
             return None
         latency = plan.latency_ms if plan.latency_ms and self._random.random() < plan.latency_rate else 0
         if plan.drop_rate and self._random.random() < plan.drop_rate:
-            return Fault(drop=True, latency_ms=latency)
+            return Fault(drop=True, latency_ms=latency, after_apply=plan.after_apply)
         if plan.error_rate and self._random.random() < plan.error_rate:
-            return Fault(status=self._random.choice(plan.statuses), latency_ms=latency)
+            status = self._random.choice(plan.statuses)
+            return Fault(status=status, latency_ms=latency, after_apply=plan.after_apply and status != 429)
         return Fault(latency_ms=latency) if latency else None
 
 
 def _parse_fault(raw: dict[str, Any]) -> Fault:
     kind = str(raw.get("fault", raw.get("status", "")))
     latency = int(raw.get("latencyMs", 0))
+    after_apply = _flag(raw, "afterApply")
+    if after_apply and (kind not in ("drop", *map(str, FAULT_STATUSES)) or kind == "429"):
+        raise validation_error("`afterApply` goes with 'drop' or a 5xx status: a 429 never follows a write.")
     if kind == "drop":
-        return Fault(drop=True, latency_ms=latency)
+        return Fault(drop=True, latency_ms=latency, after_apply=after_apply)
     if kind == "latency":
         return Fault(latency_ms=latency)
     if kind.isdigit() and int(kind) in FAULT_STATUSES:
         return Fault(
-            status=int(kind), latency_ms=latency, policy=str(raw.get("policyName", "TEN_SECONDLY_ROLLING"))
+            status=int(kind),
+            latency_ms=latency,
+            policy=str(raw.get("policyName", "TEN_SECONDLY_ROLLING")),
+            after_apply=after_apply,
         )
     raise validation_error(
         f"Unknown fault {kind!r}: use a status in {list(FAULT_STATUSES)}, 'drop' or 'latency'."
     )
+
+
+def _flag(raw: dict[str, Any], key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise validation_error(f"Invalid fault plan: `{key}` must be true or false")
+    return value
 
 
 def _parse_plan(body: Any) -> FaultPlan:
@@ -120,6 +140,7 @@ def _parse_plan(body: Any) -> FaultPlan:
             latency_ms=int(body.get("latencyMs", 0)),
             latency_rate=float(body.get("latencyRate", 1.0)),
             endpoints=set(endpoints) if endpoints is not None else None,
+            after_apply=_flag(body, "afterApply"),
             script=script,
             seed=int(body.get("seed", 0)),
         )

@@ -36,6 +36,8 @@ class Sandbox:
         self.merge_assigns_new_id = False
         # HubSpot answers 414 to very long URLs (long `properties` lists); its exact limit is undocumented.
         self.max_url_bytes = DEFAULT_MAX_URL_BYTES
+        # A refused batch write names its offending inputs; off, its 400 names only properties (routes_batch).
+        self.batch_errors_name_inputs = True
         self.tables: dict[str, ObjectTable] = {}
         self.associations = AssociationStore()
         self._next_id = FIRST_ID
@@ -57,6 +59,7 @@ class Sandbox:
         self.search_limits = SearchLimits()
         self.merge_assigns_new_id = False
         self.max_url_bytes = DEFAULT_MAX_URL_BYTES
+        self.batch_errors_name_inputs = True
         self.faults.clear()
         self.stats.reset()
         self.limiter.reset()
@@ -176,6 +179,7 @@ def describe_config(sandbox: Sandbox) -> dict[str, Any]:
         "searchLagMs": sandbox.search_lag_ms,
         "mergeAssignsNewId": sandbox.merge_assigns_new_id,
         "maxUrlBytes": sandbox.max_url_bytes,
+        "batchErrorsNameInputs": sandbox.batch_errors_name_inputs,
         "searchFilterGroupsMax": limits.max_groups,
         "searchFiltersPerGroupMax": limits.max_filters_per_group,
         "searchFiltersMax": limits.max_filters_total,
@@ -190,6 +194,8 @@ def apply_config(sandbox: Sandbox, body: dict[str, Any]) -> None:
             sandbox.merge_assigns_new_id = bool(body["mergeAssignsNewId"])
         if "maxUrlBytes" in body:
             sandbox.max_url_bytes = int(body["maxUrlBytes"])
+        if "batchErrorsNameInputs" in body:
+            sandbox.batch_errors_name_inputs = bool(body["batchErrorsNameInputs"])
         limits = sandbox.search_limits
         limits.max_groups = int(body.get("searchFilterGroupsMax", limits.max_groups))
         limits.max_filters_per_group = int(body.get("searchFiltersPerGroupMax", limits.max_filters_per_group))

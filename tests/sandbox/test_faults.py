@@ -92,8 +92,52 @@ def test_faults_limited_to_some_endpoints(hubspot, http):
     assert http.post(SEARCH, json={}).status_code == 504
 
 
+BATCH_CREATE = "POST /crm/v3/objects/{objectType}/batch/create"
+
+
 @pytest.mark.parametrize(
-    "plan", [{"errorRate": 2}, {"statuses": [418]}, {"script": [{"fault": "explode"}]}, []]
+    ("fault", "expected"), [("drop", httpx.RemoteProtocolError), (502, 502)], ids=["drop", "502"]
+)
+def test_a_write_applied_then_its_answer_lost(hubspot, http, fault, expected):
+    # HubSpot may commit a write whose answer never arrives (a dropped connection, or a gateway 5xx:
+    # https://developers.hubspot.com/docs/api-reference/error-handling lists 502/504 as retryable), so a
+    # blind retry of a create makes a duplicate; this fault makes that case reproducible.
+    hubspot.set_faults(
+        {"script": [{"endpoint": BATCH_CREATE, "call": 1, "fault": fault, "afterApply": True}]}
+    )
+    body = {"inputs": [{"properties": {"email": "once@example.com"}}]}
+    if isinstance(expected, int):
+        assert_hubspot_error(http.post(f"{LIST}/batch/create", json=body), expected)
+    else:
+        with pytest.raises(expected):
+            http.post(f"{LIST}/batch/create", json=body)
+
+    found = http.get(f"{LIST}/once@example.com", params={"idProperty": "email"})
+    assert found.status_code == 200  # the write was applied
+    retried = http.post(f"{LIST}/batch/create", json=body)
+    assert_hubspot_error(retried, 409, "CONFLICT")  # a blind retry now collides with it
+    assert hubspot.stats()["faultsInjected"] == {f"{fault} after apply": 1}
+
+
+def test_random_faults_after_apply(hubspot, http):
+    hubspot.set_faults({"errorRate": 1.0, "statuses": [503], "afterApply": True, "endpoints": [BATCH_CREATE]})
+    response = http.post(f"{LIST}/batch/create", json={"inputs": [{"properties": {"firstname": "A"}}]})
+    assert_hubspot_error(response, 503)
+    hubspot.clear_faults()
+    assert len(http.get(LIST).json()["results"]) == 1
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        {"errorRate": 2},
+        {"statuses": [418]},
+        {"script": [{"fault": "explode"}]},
+        [],
+        {"script": [{"fault": 429, "afterApply": True}]},
+        {"script": [{"fault": "latency", "afterApply": True}]},
+        {"afterApply": "yes"},
+    ],
 )
 def test_invalid_fault_plans(hubspot, plan):
     assert_hubspot_error(httpx.put(f"{hubspot.url}/_sandbox/faults", json=plan), 400, "VALIDATION_ERROR")
