@@ -1,5 +1,5 @@
 """``python -m hubspot_sandbox --host 127.0.0.1 --port 8900 --token TOKEN [--seed ...] [--rate-limit ...]
-[--search-lag-ms N]``: serve the sandbox until interrupted."""
+[--search-lag-ms N] [--search-lag-jitter-ms N]``: serve the sandbox until interrupted."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import uvicorn
 
 from hubspot_sandbox.app import build_app, quiet_deliberate_drops
 from hubspot_sandbox.limits import TIER_NAMES
+from hubspot_sandbox.search_index import DEFAULT_JITTER_MS, DEFAULT_LAG_MS
 from hubspot_sandbox.seed import parse_counts, seed
 from hubspot_sandbox.state import Sandbox
 
@@ -34,7 +35,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rate-limit", choices=TIER_NAMES, default="off")
     parser.add_argument(
-        "--search-lag-ms", type=int, default=0, help="delay before a write becomes searchable"
+        "--search-lag-ms",
+        type=int,
+        default=DEFAULT_LAG_MS,
+        help="least delay before a write becomes searchable (0: at once, no jitter)",
+    )
+    parser.add_argument(
+        "--search-lag-jitter-ms",
+        type=int,
+        default=DEFAULT_JITTER_MS,
+        help="a random share of this is added to each write's search lag",
     )
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
@@ -51,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--seed: {problem}", file=sys.stderr)
         return 2
     sandbox = Sandbox(args.token, rate_limit=args.rate_limit, search_lag_ms=args.search_lag_ms)
+    sandbox.set_search_lag(args.search_lag_ms, args.search_lag_jitter_ms)
     if counts:
         started = time.perf_counter()
         seed(sandbox, counts, seed_number=args.seed_number, dirty_share=args.dirty_share)

@@ -23,7 +23,7 @@ from hubspot_sandbox.http_util import (
     sandbox_of,
 )
 from hubspot_sandbox.records import ObjectTable, Record
-from hubspot_sandbox.search import parse_request, run_search
+from hubspot_sandbox.search import check_body_size, parse_request, run_search
 from hubspot_sandbox.serialize import record_json, selected_properties
 from hubspot_sandbox.state import Sandbox
 from hubspot_sandbox.values import validate_properties
@@ -138,6 +138,7 @@ async def merge_objects(request: Request) -> Response:
 async def search_objects(request: Request) -> Response:
     sandbox = sandbox_of(request)
     table = _table(request)
+    check_body_size(await request.body())
     search = parse_request(table, await json_object(request), sandbox.search_limits)
     total, records = run_search(table, search)
     names = selected_properties(table, search.properties)

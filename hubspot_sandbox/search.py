@@ -1,13 +1,15 @@
 """CRM search: request validation, index ranges, sorting and offset paging with the 10,000 cap.
 
-Filters on the last-modified property (and an ``hs_object_id`` tie-break within one millisecond) are turned
-into ranges of the search index's ordered (last-modified, id) keys; other filters are evaluated only on the
-records inside those ranges. A query the ranges fully describe is answered without touching records beyond
-the page it returns, which is what keeps a 200-record page fast at a million records.
+Filters on the last-modified property are turned into ranges of the search index's ordered
+(last-modified, tie rank) keys; other filters are evaluated only on the records inside those ranges. A
+query the ranges fully describe is answered without touching records beyond the page it returns, which is
+what keeps a 200-record page fast at a million records. Records equal under the sort come back in the
+index's tie order (a seeded hash of the id), never in id order unless sorted by ``hs_object_id``.
 """
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +17,8 @@ from typing import Any
 
 from hubspot_sandbox.errors import validation_error
 from hubspot_sandbox.records import ObjectTable, Record
-from hubspot_sandbox.search_filters import compile_filter, to_int, to_ms, typed_getter
-from hubspot_sandbox.search_index import ID_MASK, modified_key
+from hubspot_sandbox.search_filters import compile_filter, to_ms, typed_getter
+from hubspot_sandbox.search_index import ID_MASK, SearchIndex, modified_key
 
 OPERATORS = frozenset(
     {
@@ -37,6 +39,7 @@ OPERATORS = frozenset(
 )
 RESULT_CAP = 10_000
 MAX_LIMIT = 200
+MAX_BODY_CHARS = 3_000
 _MAX_MS = 1 << 50  # far beyond any real timestamp; keys are Python ints, so no overflow
 
 
@@ -60,12 +63,29 @@ class SearchRequest:
     query: str | None
 
 
+def check_body_size(raw: bytes) -> None:
+    """HubSpot refuses a search request body longer than 3,000 characters."""
+    chars = len(raw.decode("utf-8", errors="replace"))
+    if chars > MAX_BODY_CHARS:
+        raise validation_error(
+            f"The search request body has {chars} characters; the maximum is {MAX_BODY_CHARS}. "
+            "Ask for fewer properties and read the rest by batch read.",
+            context={"bodyCharacters": [str(chars)]},
+        )
+
+
 def parse_request(table: ObjectTable, body: Any, limits: SearchLimits) -> SearchRequest:
     if not isinstance(body, dict):
         raise validation_error("Invalid input JSON: the search request must be an object")
     groups_raw = body.get("filterGroups") or []
     if not isinstance(groups_raw, list):
         raise validation_error("Invalid input JSON: `filterGroups` must be an array")
+    top_level = body.get("filters")
+    if top_level:
+        # A top-level `filters` array is one more AND group, ORed with any `filterGroups`.
+        if not isinstance(top_level, list):
+            raise validation_error("Invalid input JSON: `filters` must be an array")
+        groups_raw = [*groups_raw, {"filters": top_level}]
     if len(groups_raw) > limits.max_groups:
         raise validation_error(
             f"Too many filter groups ({len(groups_raw)}); the maximum is {limits.max_groups}."
@@ -166,10 +186,12 @@ def _check_filter(table: ObjectTable, raw: Any) -> dict[str, Any]:
 
 
 def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, int, bool] | None:
-    """(low key, high key, fully described) a group's filters allow, inclusive; None when unconstrained."""
+    """(low key, high key, fully described) a group's filters allow, inclusive; None when unconstrained.
+
+    Inside one millisecond the keys follow the tie rank, not the id, so an ``hs_object_id`` filter never
+    narrows the range: it is evaluated on the records of the range instead."""
     modified = table.object_type.last_modified_property
     low_ms, high_ms = 0, _MAX_MS
-    id_filters: list[dict[str, Any]] = []
     covered = True
     constrained = False
     for f in filters:
@@ -187,30 +209,13 @@ def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, 
                 high_ms = min(high_ms, value - 1)
             if operator == "BETWEEN":
                 high_ms = min(high_ms, to_ms(f["highValue"]))
-        elif f["propertyName"] == "hs_object_id" and operator in ("EQ", "GT", "GTE", "LT", "LTE"):
-            id_filters.append(f)
         else:
             covered = False
     if not constrained:
         return None
-    low_id, high_id = 0, ID_MASK
-    if id_filters and low_ms == high_ms:
-        for f in id_filters:
-            value, operator = to_int(f["value"]), f["operator"]
-            if operator in ("EQ", "GTE"):
-                low_id = max(low_id, value)
-            if operator == "GT":
-                low_id = max(low_id, value + 1)
-            if operator in ("EQ", "LTE"):
-                high_id = min(high_id, value)
-            if operator == "LT":
-                high_id = min(high_id, value - 1)
-    elif id_filters:
-        covered = False
-    if low_ms > high_ms or low_id > high_id or high_ms < 0:
+    if low_ms > high_ms or high_ms < 0:
         return (1, 0, covered)
-    low_id, high_id = max(low_id, 0), min(high_id, ID_MASK)
-    return modified_key(max(low_ms, 0), low_id), modified_key(high_ms, high_id), covered
+    return modified_key(max(low_ms, 0), 0), modified_key(high_ms, ID_MASK), covered
 
 
 def _position_spans(keys: list[int], ranges: list[tuple[int, int, bool]]) -> list[tuple[int, int]]:
@@ -256,7 +261,7 @@ def run_search(table: ObjectTable, request: SearchRequest) -> tuple[int, list[Re
         if fully_covered and sort_by_modified:
             return _page_from_spans(index, spans, request.after, window_end, request.descending)
         candidates = (
-            index.docs[key & ID_MASK] for start, stop in spans for key in index.by_modified[start:stop]
+            index.record_at(key) for start, stop in spans for key in index.by_modified[start:stop]
         )
         found = [record for record in candidates if matches(record)]
         if sort_by_modified:
@@ -265,12 +270,12 @@ def run_search(table: ObjectTable, request: SearchRequest) -> tuple[int, list[Re
             return len(found), found[request.after : window_end]
     else:
         found = [record for record in index.docs.values() if matches(record)]
-    found = _sorted(table, found, request.sort_property, request.descending)
-    return len(found), found[request.after : window_end]
+    page = _first_sorted(table, found, request.sort_property, request.descending, window_end)
+    return len(found), page[request.after : window_end]
 
 
 def _page_from_spans(
-    index: Any, spans: list[tuple[int, int]], after: int, window_end: int, descending: bool
+    index: SearchIndex, spans: list[tuple[int, int]], after: int, window_end: int, descending: bool
 ) -> tuple[int, list[Record]]:
     total = sum(stop - start for start, stop in spans)
     wanted = range(after, min(window_end, total))
@@ -288,25 +293,29 @@ def _page_from_spans(
             positions = range(stop - 1 - first, stop - 1 - last, -1)
         else:
             positions = range(start + first, start + last)
-        page.extend(index.docs[index.by_modified[p] & ID_MASK] for p in positions)
+        page.extend(index.record_at(index.by_modified[p]) for p in positions)
         skipped += length
         if skipped >= wanted.stop:
             break
     return total, page
 
 
-def _sorted(
-    table: ObjectTable, records: list[Record], sort_property: str | None, descending: bool
+def _first_sorted(
+    table: ObjectTable, records: list[Record], sort_property: str | None, descending: bool, count: int
 ) -> list[Record]:
+    """The first `count` records in the requested order; equal values keep the index's tie order."""
+    tie = table.search.tie_rank
     if sort_property is None:
         # HubSpot's default order is oldest-created first.
-        return sorted(records, key=lambda r: (r.created_ms, r.id))
+        return heapq.nsmallest(count, records, key=lambda r: (r.created_ms, tie(r.id)))
     getter, _ = typed_getter(table, sort_property)
     present = [r for r in records if getter(r) is not None]
-    missing = [r for r in records if getter(r) is None]
-    present.sort(key=lambda r: (getter(r), r.id), reverse=descending)
-    missing.sort(key=lambda r: r.id)
-    return present + missing
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    first = pick(count, present, key=lambda r: (getter(r), tie(r.id)))
+    if len(first) < count:
+        missing = [r for r in records if getter(r) is None]
+        first.extend(heapq.nsmallest(count - len(first), missing, key=lambda r: tie(r.id)))
+    return first
 
 
 def _text_predicate(table: ObjectTable, query: str) -> Callable[[Record], bool]:

@@ -1,16 +1,24 @@
-"""What search sees: a lagging copy of the live records, ordered by (last-modified ms, id).
+"""What search sees: a lagging copy of the live records, ordered by (last-modified ms, tie rank).
 
-HubSpot's search index trails writes by a few seconds, so a write enters this index only ``lag_ms`` after it
-happened. Records are copy-on-write (an update stores a new ``Record``), so holding the old object here is
-enough to keep serving the old version until the lag passes. The ordered key list lets a last-modified range
-(the way every incremental extraction searches) be answered with two bisections instead of a scan.
+HubSpot's search index trails writes by a few seconds, and not by the same amount for every write: here
+each write enters the index after ``lag_ms`` plus a seeded random share of ``jitter_ms``, so records
+written together become searchable one by one and not in the order they were written. Two versions of
+one record still become searchable in the order they were written. Records are copy-on-write (an update
+stores a new ``Record``), so holding the old object here is enough to keep serving the old version
+until the lag passes.
+
+Records modified in the same millisecond are ordered by a seeded hash of their id (the tie rank), not
+by id: HubSpot does not document an order for them, so a client must not be able to lean on one. The
+ordered key list lets a last-modified range (the way every incremental extraction searches) be answered
+with two bisections instead of a scan.
 """
 
 from __future__ import annotations
 
+import heapq
+import random
 import time
 from bisect import bisect_left
-from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -19,38 +27,66 @@ if TYPE_CHECKING:
 
 ID_BITS = 40
 ID_MASK = (1 << ID_BITS) - 1
+# A write becomes searchable 2 to 5 seconds after it happened, unless configured otherwise.
+DEFAULT_LAG_MS = 2_000
+DEFAULT_JITTER_MS = 3_000
+DEFAULT_SEED = 14_081
 # Past this many changes at once, re-sorting the key list beats deleting keys one by one.
 _BULK_THRESHOLD = 64
+# Multiplying by an odd number modulo 2**40 is a bijection: it scatters consecutive ids and can be undone.
+_TIE_MULTIPLIER = 0x9E3779B97F
+_TIE_INVERSE = pow(_TIE_MULTIPLIER, -1, 1 << ID_BITS)
 
 
-def modified_key(updated_ms: int, record_id: int) -> int:
-    """One int that sorts like the tuple (updated_ms, id): half the memory of a tuple per record."""
-    return (updated_ms << ID_BITS) | record_id
+def modified_key(updated_ms: int, tie_rank: int) -> int:
+    """One int that sorts like the tuple (updated_ms, tie rank): half the memory of a tuple per record."""
+    return (updated_ms << ID_BITS) | tie_rank
 
 
 class SearchIndex:
-    def __init__(self, lag_ms: int = 0) -> None:
-        self.lag_ms = lag_ms
+    def __init__(self, lag_ms: int = 0, jitter_ms: int = 0, seed: int = DEFAULT_SEED) -> None:
+        self.lag_ms = max(0, lag_ms)
+        self.jitter_ms = max(0, jitter_ms)
+        self._seed = seed & ID_MASK
+        self._random = random.Random(seed)
         self.docs: dict[int, Record] = {}
         self.by_modified: list[int] = []
-        self._pending: deque[tuple[float, int, Record | None]] = deque()
+        # (due, write sequence, id, version) in a heap: with jitter, writes do not fall due in order.
+        self._pending: list[tuple[float, int, int, Record | None]] = []
+        self._sequence = 0
+        # The last pending write per record, so a newer version never falls due before an older one.
+        self._last_due: dict[int, tuple[float, int]] = {}
+
+    # ---- tie order
+
+    def tie_rank(self, record_id: int) -> int:
+        return ((record_id ^ self._seed) * _TIE_MULTIPLIER) & ID_MASK
+
+    def key(self, record: Record) -> int:
+        return modified_key(record.updated_ms, self.tie_rank(record.id))
+
+    def record_at(self, key: int) -> Record:
+        return self.docs[(((key & ID_MASK) * _TIE_INVERSE) & ID_MASK) ^ self._seed]
+
+    # ---- writes
 
     def put(self, record_id: int, record: Record | None) -> None:
         """Schedule the current version of a record (None: gone from search) to become searchable."""
         if self.lag_ms <= 0 and not self._pending:
             self._apply_one(record_id, record)
         else:
-            self._pending.append((time.monotonic() + self.lag_ms / 1000, record_id, record))
+            self._schedule(time.monotonic(), [(record_id, record)])
 
     def put_many(self, changes: Iterable[tuple[int, Record | None]]) -> None:
         if self.lag_ms <= 0 and not self._pending:
             self._apply_bulk(list(changes))
         else:
-            due = time.monotonic() + self.lag_ms / 1000
-            self._pending.extend((due, record_id, record) for record_id, record in changes)
+            self._schedule(time.monotonic(), list(changes))
 
-    def set_lag(self, lag_ms: int) -> None:
+    def set_lag(self, lag_ms: int, jitter_ms: int | None = None) -> None:
         self.lag_ms = max(0, lag_ms)
+        if jitter_ms is not None:
+            self.jitter_ms = max(0, jitter_ms)
         if self.lag_ms == 0:
             self.refresh(flush=True)
 
@@ -61,7 +97,9 @@ class SearchIndex:
         now = time.monotonic()
         due: list[tuple[int, Record | None]] = []
         while self._pending and (flush or self._pending[0][0] <= now):
-            _, record_id, record = self._pending.popleft()
+            _, sequence, record_id, record = heapq.heappop(self._pending)
+            if self._last_due.get(record_id, (0.0, -1))[1] == sequence:
+                del self._last_due[record_id]
             due.append((record_id, record))
         if len(due) > _BULK_THRESHOLD:
             self._apply_bulk(due)
@@ -73,17 +111,38 @@ class SearchIndex:
         self.docs.clear()
         self.by_modified.clear()
         self._pending.clear()
+        self._last_due.clear()
+
+    def _schedule(self, now: float, changes: list[tuple[int, Record | None]]) -> None:
+        entries = []
+        for record_id, record in changes:
+            delay_ms = self.lag_ms + (self._random.uniform(0, self.jitter_ms) if self.jitter_ms else 0)
+            due = now + delay_ms / 1000
+            previous = self._last_due.get(record_id)
+            if previous is not None and previous[0] > due:
+                due = previous[0]
+            self._sequence += 1
+            self._last_due[record_id] = (due, self._sequence)
+            entries.append((due, self._sequence, record_id, record))
+        if len(entries) > len(self._pending):
+            self._pending.extend(entries)
+            heapq.heapify(self._pending)
+        else:
+            for entry in entries:
+                heapq.heappush(self._pending, entry)
+
+    # ---- applying due changes
 
     def _apply_one(self, record_id: int, record: Record | None) -> None:
         old = self.docs.pop(record_id, None)
         if old is not None:
-            key = modified_key(old.updated_ms, record_id)
+            key = self.key(old)
             position = bisect_left(self.by_modified, key)
             if position < len(self.by_modified) and self.by_modified[position] == key:
                 del self.by_modified[position]
         if record is not None:
             self.docs[record_id] = record
-            key = modified_key(record.updated_ms, record_id)
+            key = self.key(record)
             self.by_modified.insert(bisect_left(self.by_modified, key), key)
 
     def _apply_bulk(self, changes: list[tuple[int, Record | None]]) -> None:
@@ -92,14 +151,14 @@ class SearchIndex:
         for record_id, record in changes:
             old = self.docs.pop(record_id, None)
             if old is not None:
-                removed.add(modified_key(old.updated_ms, record_id))
+                removed.add(self.key(old))
             if record is not None:
                 self.docs[record_id] = record
         # A record changed twice in one batch must keep only its final key.
         for record_id, _ in changes:
             record = self.docs.get(record_id)
             if record is not None:
-                added.append(modified_key(record.updated_ms, record_id))
+                added.append(self.key(record))
         keys = [k for k in self.by_modified if k not in removed] if removed else self.by_modified
         keys.extend(sorted(set(added)))
         keys.sort()  # two sorted runs: timsort merges them in linear time

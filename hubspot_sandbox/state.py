@@ -32,6 +32,7 @@ class Sandbox:
         self.stats = RequestStats()
         self.search_limits = SearchLimits()
         self.search_lag_ms = search_lag_ms
+        self.search_lag_jitter_ms = 0  # each write waits lag + a random share of this (set_search_lag)
         # HubSpot may give the survivor of a merge a new id; off by default, settable via /_sandbox/config.
         self.merge_assigns_new_id = False
         # HubSpot answers 414 to very long URLs (long `properties` lists); its exact limit is undocumented.
@@ -46,7 +47,11 @@ class Sandbox:
     # ---- lifecycle
     def reset_data(self) -> None:
         self.tables = {
-            name: ObjectTable(object_type, PropertyRegistry(CATALOG[name]()), SearchIndex(self.search_lag_ms))
+            name: ObjectTable(
+                object_type,
+                PropertyRegistry(CATALOG[name]()),
+                SearchIndex(self.search_lag_ms, self.search_lag_jitter_ms),
+            )
             for name, object_type in OBJECT_TYPES.items()
         }
         self.associations.clear()
@@ -64,10 +69,14 @@ class Sandbox:
         self.stats.reset()
         self.limiter.reset()
 
-    def set_search_lag(self, lag_ms: int) -> None:
+    def set_search_lag(self, lag_ms: int, jitter_ms: int | None = None) -> None:
+        """A write becomes searchable `lag_ms` plus a random share of `jitter_ms` after it happened;
+        a lag of 0 makes every write searchable at once, whatever the jitter."""
         self.search_lag_ms = max(0, lag_ms)
+        if jitter_ms is not None:
+            self.search_lag_jitter_ms = max(0, jitter_ms)
         for table in self.tables.values():
-            table.search.set_lag(self.search_lag_ms)
+            table.search.set_lag(self.search_lag_ms, self.search_lag_jitter_ms)
 
     def next_id(self) -> int:
         record_id = self._next_id
@@ -177,6 +186,7 @@ def describe_config(sandbox: Sandbox) -> dict[str, Any]:
     limits = sandbox.search_limits
     return {
         "searchLagMs": sandbox.search_lag_ms,
+        "searchLagJitterMs": sandbox.search_lag_jitter_ms,
         "mergeAssignsNewId": sandbox.merge_assigns_new_id,
         "maxUrlBytes": sandbox.max_url_bytes,
         "batchErrorsNameInputs": sandbox.batch_errors_name_inputs,
@@ -188,8 +198,11 @@ def describe_config(sandbox: Sandbox) -> dict[str, Any]:
 
 def apply_config(sandbox: Sandbox, body: dict[str, Any]) -> None:
     try:
-        if "searchLagMs" in body:
-            sandbox.set_search_lag(int(body["searchLagMs"]))
+        if "searchLagMs" in body or "searchLagJitterMs" in body:
+            jitter = body.get("searchLagJitterMs")
+            sandbox.set_search_lag(
+                int(body.get("searchLagMs", sandbox.search_lag_ms)), None if jitter is None else int(jitter)
+            )
         if "mergeAssignsNewId" in body:
             sandbox.merge_assigns_new_id = bool(body["mergeAssignsNewId"])
         if "maxUrlBytes" in body:

@@ -6,7 +6,7 @@ for the control API (reset, seed, faults, limits, config, bulk last-modified, st
 
     from hubspot_sandbox.testing import run_sandbox
 
-    with run_sandbox(seed={"contacts": 500, "companies": 50}, search_lag_ms=0) as hubspot:
+    with run_sandbox(seed={"contacts": 500, "companies": 50}, search_lag_ms=0) as hubspot:  # no index lag
         client = hubspot.sdk_client()
         page = client.crm.contacts.basic_api.get_page(limit=100)
         hubspot.set_faults({"script": [{"endpoint": "POST /crm/v3/objects/{objectType}/search", "call": 3,
@@ -31,6 +31,7 @@ import httpx
 import uvicorn
 
 from hubspot_sandbox.app import build_app, quiet_deliberate_drops
+from hubspot_sandbox.search_index import DEFAULT_JITTER_MS, DEFAULT_LAG_MS
 from hubspot_sandbox.state import Sandbox
 
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105 - the token a local test double accepts, not a secret
@@ -108,14 +109,17 @@ def run_sandbox(
     seed: dict[str, int] | None = None,
     seed_number: int = 0,
     rate_limit: str = "off",
-    search_lag_ms: int = 0,
+    search_lag_ms: int = DEFAULT_LAG_MS,
+    search_lag_jitter_ms: int = DEFAULT_JITTER_MS,
     host: str = "127.0.0.1",
     startup_timeout_s: float = 10.0,
 ) -> Iterator[SandboxHandle]:
-    """Serve a fresh sandbox on a free port for the duration of the block."""
+    """Serve a fresh sandbox on a free port for the duration of the block. Search lags writes by 2-5 s,
+    as HubSpot's does; ``search_lag_ms=0`` makes every write searchable at once."""
     from hubspot_sandbox.seed import seed as seed_records
 
     sandbox = Sandbox(token, rate_limit=rate_limit, search_lag_ms=search_lag_ms)
+    sandbox.set_search_lag(search_lag_ms, search_lag_jitter_ms)
     if seed:
         seed_records(sandbox, seed, seed_number=seed_number)
     port = free_port(host)
