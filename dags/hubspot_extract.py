@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain
 
 from hubspot_sync.config import load_config
-from hubspot_sync.dag_defaults import dag_kwargs
+from hubspot_sync.dag_defaults import DATE_TIME_PATTERN, dag_kwargs, pick_list
 from hubspot_sync.operators.extract import ExtractAssociationsOperator, ExtractObjectOperator
 from hubspot_sync.operators.migrate import MigrateOperator
 
@@ -24,9 +24,11 @@ deals, ...), then `extract_associations`. Each object task:
 - lands rows with COPY + one upsert per batch, committing the cursor with the data it covers;
 - writes a summary to `hubspot_sync.run_metrics` and refused values to `hubspot_sync.rejects`.
 
-Params: **full_refresh** re-reads everything; **objects** limits the run to some object types;
-**since** re-reads changes from that time (UTC). A backfill re-extracts exactly its intervals and
-never overwrites a newer version. Configuration: `include/config/sync.yaml`.
+Params: **full_refresh** re-reads everything; **objects** limits the run to some object types
+(empty: all); **since** re-reads changes from that time (ISO 8601, UTC when no offset is given).
+Params are checked before the run starts; a conf key that is not a param fails the run at once.
+A backfill re-extracts exactly its intervals and never overwrites a newer version.
+Configuration: `include/config/sync.yaml`.
 """
 
 config = load_config()
@@ -39,19 +41,25 @@ with DAG(
     doc_md=DOC,
     params={
         "full_refresh": Param(
-            False, type="boolean", description="Re-read every record through the list API."
+            False,
+            type="boolean",
+            title="Full refresh",
+            description="Re-read every record through the list API.",
         ),
         "objects": Param(
-            objects,
-            type="array",
-            items={"type": "string", "enum": objects},
-            description="Object types to extract in this run (associations follow the chosen ones).",
+            [],
+            **pick_list(objects),
+            title="Object types",
+            description="Extract only these object types (associations follow them); empty: all.",
         ),
         "since": Param(
             None,
             type=["null", "string"],
             format="date-time",
-            description="Re-read records changed since this time (UTC) instead of since the stored cursor.",
+            pattern=DATE_TIME_PATTERN,
+            title="Changed since",
+            description="Re-read records changed since this time (ISO 8601, e.g. 2026-03-01T00:00:00Z; "
+            "UTC when no offset is given) instead of since the stored cursor.",
         ),
     },
     **dag_kwargs(config, "extract"),

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from hubspot_sync.config import load_config
-from hubspot_sync.dag_defaults import dag_kwargs
+from hubspot_sync.dag_defaults import dag_kwargs, pick_list
 from hubspot_sync.operators.migrate import MigrateOperator
 from hubspot_sync.operators.reverse_etl import ReverseEtlOperator
-from hubspot_sync.reverse_etl.model_config import check_model_names
 
 DOC = """
 ### PostgreSQL -> HubSpot reverse ETL
@@ -25,17 +24,26 @@ under the shared rate budget; a run where nothing changed makes no API call.
 - Every property sent is audited in `hubspot_sync.push_audit` (new and previous value, outcome, error,
   correlationId); per-record state, including HubSpot's refusals, is in `hubspot_sync.push_state`.
   Refused values are sent again on the next runs, up to the model's `max_attempts`.
-- A broken model (query error, missing column, duplicate keys, unknown or read-only property) fails its
-  own task; the other models still run. Run counts: `hubspot_sync.run_metrics`.
+- A broken model (invalid declaration, missing SQL file, query error, missing column, duplicate keys,
+  unknown or read-only property) fails its own task; the other models still run. Run counts:
+  `hubspot_sync.run_metrics`.
 
 Params: `dry_run` computes the changes without any API call and stores them in
-`hubspot_sync.push_preview`; `models` runs only the chosen models (empty: all).
+`hubspot_sync.push_preview`; `models` runs only the chosen models (empty: all). A conf key that is not
+a param fails the run at once.
 
 Connections: `postgres_default`, `hubspot_default`, `hubspot_sync_alerts` (optional alert webhook).
 """
 
 config = load_config()
-model_names = check_model_names(config.models)
+model_names = config.model_names()
+
+
+def _task_doc(name: str) -> str | None:
+    if name in config.broken_models:  # its task fails with this message instead of running
+        return f"**Invalid model declaration**\n\n```\n{config.broken_models[name].message}\n```"
+    return config.models[name].description or None
+
 
 with DAG(
     dag_id="hubspot_reverse_etl",
@@ -51,10 +59,7 @@ with DAG(
         ),
         "models": Param(
             [],
-            type="array",
-            # JSON Schema wants a non-empty enum: with no model configured, any name is accepted.
-            items={"type": "string", **({"enum": model_names} if model_names else {})},
-            uniqueItems=True,
+            **pick_list(model_names),
             title="Models",
             description="Run only these models; leave empty to run every enabled model.",
         ),
@@ -68,5 +73,5 @@ with DAG(
             model_name=name,
             postgres_conn_id=config.connections.postgres,
             hubspot_conn_id=config.connections.hubspot,
-            doc_md=config.models[name].description or None,
+            doc_md=_task_doc(name),
         )

@@ -2,23 +2,39 @@
 
 Reading it touches only the local file, so DAG files may call `load_config()` at import time.
 A mistake fails with one message per problem naming the file, the key and what would be valid.
+
+A broken reverse-ETL model is the exception: it is set aside instead of failing the whole file, so
+extraction and reconciliation keep parsing, and only that model's task fails (`SyncConfig.model`).
 """
 
 from __future__ import annotations
 
 import os
 import typing
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from croniter import CroniterBadDateError, croniter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hubspot_sync import INCLUDE_DIR
 from hubspot_sync.objects import OBJECT_TYPES
-from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
+from hubspot_sync.reverse_etl import model_config as model_declarations
+from hubspot_sync.reverse_etl.model_config import MODEL_NAME, ObjectTypeName, PropertyName, ReverseEtlModel
 
 CONFIG_ENV_VAR = "HUBSPOT_SYNC_CONFIG"
 DEFAULT_CONFIG_PATH = INCLUDE_DIR / "config" / "sync.yaml"
@@ -26,9 +42,6 @@ DEFAULT_CONFIG_PATH = INCLUDE_DIR / "config" / "sync.yaml"
 PropertyType = Literal[
     "string", "number", "bool", "date", "datetime", "enumeration", "multi_enumeration", "phone_number"
 ]
-ObjectTypeName = Literal["companies", "contacts", "deals", "tickets", "line_items"]
-# HubSpot internal property names: lower case, digits and underscores.
-PropertyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,99}$")]
 ConnectionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
 
 # Columns every mirrored table has; a configured property may not shadow them.
@@ -37,8 +50,25 @@ BOOKKEEPING_COLUMNS = frozenset(
 )
 
 
+# A cron must fire within this many years: 29 February fires every 4 years, and 8 around 2100.
+CRON_HORIZON_YEARS = 8
+
+
 class ConfigError(ValueError):
     """The sync configuration is missing or invalid; the message says where and how to fix it."""
+
+
+class ModelConfigError(ConfigError):
+    """One reverse-ETL model's declaration is invalid; only that model's task fails with it."""
+
+
+@dataclass(frozen=True)
+class BrokenModel:
+    """A `models:` entry that failed validation: what its task reports instead of running."""
+
+    name: str
+    enabled: bool
+    message: str
 
 
 class _Strict(BaseModel):
@@ -61,13 +91,27 @@ class Schedules(_Strict):
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value) or len(value.split()) != 5:
             raise ValueError("not a cron expression; use five fields, e.g. '*/15 * * * *'")
+        try:
+            start = datetime.now(UTC)
+            croniter(value, start, max_years_between_matches=CRON_HORIZON_YEARS).get_next(datetime)
+        except CroniterBadDateError:
+            raise ValueError(
+                f"never fires: no date matches it within {CRON_HORIZON_YEARS} years (a day the chosen "
+                "months do not have, such as 30 February?); pick a day of month that exists, "
+                "e.g. '0 0 28 2 *'"
+            ) from None
         return value
 
 
 class DagDefaults(_Strict):
     owner: str = "data-platform"
-    retries: int = Field(2, ge=0, le=10)
-    retry_delay_seconds: int = Field(300, ge=1)
+    # Sized for a 15-minute schedule (README, "Retries"): a one-minute outage costs about a minute,
+    # and every retry of a run is over before the next run is due.
+    retries: int = Field(3, ge=0, le=10)
+    retry_delay_seconds: int = Field(30, ge=1)
+    # Airflow's multiplier: each retry waits between delay * m**(try - 1) and twice that; 0 or 1: constant.
+    retry_exponential_backoff: float = Field(2.0, ge=0, le=10)
+    max_retry_delay_seconds: int = Field(300, ge=1)
 
 
 class Thresholds(_Strict):
@@ -110,11 +154,81 @@ class SyncConfig(_Strict):
     dag_defaults: DagDefaults = DagDefaults()
     thresholds: Thresholds = Thresholds()
     objects: dict[ObjectTypeName, ObjectConfig]
+    # The valid models; broken ones are kept apart (see _set_aside_broken_models).
     models: dict[str, ReverseEtlModel] = Field(default_factory=dict)
+    _broken_models: dict[str, BrokenModel] = PrivateAttr(default_factory=dict)
+    _model_order: tuple[str, ...] = PrivateAttr(default=())
+    _source: str = PrivateAttr(default="sync configuration")
 
     def enabled_objects(self) -> list[str]:
         """Enabled object types in registry order (companies before the objects that reference them)."""
         return [name for name in OBJECT_TYPES if name in self.objects and self.objects[name].enabled]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _set_aside_broken_models(cls, data: Any, handler: Any, info: ValidationInfo) -> SyncConfig:
+        source = str((info.context or {}).get("source") or "sync configuration")
+        raw_models = data.get("models") if isinstance(data, dict) else None
+        if not isinstance(raw_models, dict):
+            config = handler(data)  # no models, or not a mapping: reported like any other key
+            config._source = source
+            config._model_order = tuple(config.models)
+            return config
+        valid: dict[str, ReverseEtlModel] = {}
+        broken: dict[str, BrokenModel] = {}
+        for name, raw in raw_models.items():
+            try:
+                valid[name] = ReverseEtlModel.model_validate(raw)
+            except ValidationError as error:
+                broken[name] = _broken_model(source, str(name), raw, error)
+        config = handler({**data, "models": valid})
+        config._source = source
+        config._broken_models = broken
+        config._model_order = tuple(str(name) for name in raw_models)
+        return config
+
+    @property
+    def broken_models(self) -> dict[str, BrokenModel]:
+        return dict(self._broken_models)
+
+    def model_names(self) -> list[str]:
+        """Enabled models, broken ones included (their task fails), in configuration order.
+
+        A name unfit for a task id cannot become a task: it fails the reverse-ETL DAG alone.
+        """
+        bad = [name for name in self._model_order if not MODEL_NAME.match(name)]
+        if bad:
+            raise ConfigError(
+                f"{self._source}: models.{bad[0]}: a model name must be lower case letters, digits and "
+                "underscores, starting with a letter (it becomes the task id push_<name>)"
+            )
+        return [
+            name
+            for name in self._model_order
+            if (self.models[name].enabled if name in self.models else self._broken_models[name].enabled)
+        ]
+
+    def model(self, name: str) -> ReverseEtlModel:
+        """The model `name`; ModelConfigError names the file, the model and what is wrong with it."""
+        if name in self._broken_models:
+            raise ModelConfigError(self._broken_models[name].message)
+        if name not in self.models:
+            raise ModelConfigError(
+                f"{self._source}: no model {name} under models:; "
+                f"configured: {', '.join(self._model_order) or 'none'}"
+            )
+        return self.models[name]
+
+
+def _broken_model(source: str, name: str, raw: Any, error: ValidationError) -> BrokenModel:
+    sql = raw.get("sql") if isinstance(raw, dict) else None
+    sql_file = f" ({model_declarations.MODELS_SQL_DIR / sql})" if isinstance(sql, str) else ""
+    problems = "\n".join(
+        f"  - {_describe({**problem, 'loc': ('models', name, *problem['loc'])})}"
+        for problem in error.errors()
+    )
+    enabled = not (isinstance(raw, dict) and raw.get("enabled") is False)
+    return BrokenModel(name, enabled, f"{source}: model {name}{sql_file} is invalid:\n{problems}")
 
 
 def config_path() -> Path:
@@ -139,7 +253,7 @@ def _load_config(path: Path) -> SyncConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: must be a mapping with at least the key 'objects'")
     try:
-        return SyncConfig.model_validate(raw)
+        return SyncConfig.model_validate(raw, context={"source": str(path)})
     except ValidationError as error:
         problems = "\n".join(f"  - {_describe(problem)}" for problem in error.errors())
         raise ConfigError(f"{path}: invalid sync configuration:\n{problems}") from None

@@ -2,8 +2,11 @@
 
 import json
 import logging
+import os
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from hubspot_sync.notifiers import WebhookNotifier, build_alert
 
@@ -19,7 +22,40 @@ def failing_dag():
     return bag.dags["alerting_probe"]
 
 
-def test_failed_run_posts_one_dag_failure_alert_without_secrets(airflow_db, webhook, monkeypatch):
+@pytest.fixture
+def dag_callbacks_with_comms(monkeypatch):
+    """Give DAG-level callbacks under dag.test() the task-state and XCom access the DAG processor gives
+    them in production (dag.test() runs them in-process without any), through Airflow's in-process
+    execution API, as its own test supervisor does for triggers."""
+    import psutil
+    import structlog
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk.execution_time.supervisor import (
+        InProcessSupervisorComms,
+        InProcessTestSupervisor,
+        set_supervisor_comms,
+    )
+
+    original = DagRun.execute_dag_callbacks
+
+    def with_comms(self, dag, success=True, relevant_ti=None, reason="success"):
+        supervisor = InProcessTestSupervisor(
+            id=relevant_ti.id,
+            pid=os.getpid(),
+            process=psutil.Process(),
+            process_log=structlog.get_logger(logger_name="task").bind(),
+            client=InProcessTestSupervisor._api_client(),
+        )
+        supervisor.comms = InProcessSupervisorComms(supervisor=supervisor)
+        with set_supervisor_comms(supervisor.comms):
+            return original(self, dag, success=success, relevant_ti=relevant_ti, reason=reason)
+
+    monkeypatch.setattr(DagRun, "execute_dag_callbacks", with_comms)
+
+
+def test_failed_run_posts_one_dag_failure_alert_without_secrets(
+    airflow_db, webhook, monkeypatch, dag_callbacks_with_comms
+):
     monkeypatch.setenv(
         "AIRFLOW_CONN_HUBSPOT_DEFAULT",
         json.dumps({"conn_type": "http", "host": "http://127.0.0.1:1", "password": SECRET}),
@@ -37,8 +73,19 @@ def test_failed_run_posts_one_dag_failure_alert_without_secrets(airflow_db, webh
     assert alert["try_number"] == 1
     assert alert["log_url"]
     assert "alerting_probe" in alert["text"]
-    assert [alert["event"] for alert in alerts].count("task_failure") == 1
-    task_alert = next(alert for alert in alerts if alert["event"] == "task_failure")
+    # The DAG-level alert names every task that failed and why, not just "task_failure".
+    assert [failed["task_id"] for failed in alert["failed_tasks"]] == ["uses_token_then_fails", "also_fails"]
+    reasons = {failed["task_id"]: failed["exception"] for failed in alert["failed_tasks"]}
+    assert reasons["uses_token_then_fails"].startswith("RuntimeError: HubSpot refused the request made with")
+    assert reasons["also_fails"] == "ValueError: contacts record 42: field email: not an email address"
+    assert alert["exception"] == reasons["uses_token_then_fails"]
+    assert "also_fails: ValueError: contacts record 42" in alert["text"]
+    assert [alert["event"] for alert in alerts].count("task_failure") == 2
+    task_alert = next(
+        alert
+        for alert in alerts
+        if alert["event"] == "task_failure" and alert["task_id"] == "uses_token_then_fails"
+    )
     assert task_alert["exception"].startswith("RuntimeError: HubSpot refused the request made with")
     for request in webhook:
         assert SECRET not in request["body"]

@@ -50,6 +50,9 @@ def test_env_var_selects_another_file(tmp_path, monkeypatch):
         ),
         ("objects:\n  deals:\n    properties: {id: string}\n", "objects.deals.properties", "reserved names"),
         ("objects: {}\nschedules: {extract: hourly}\n", "schedules.extract", "five fields"),
+        # Valid cron syntax that matches no date: Airflow would accept the DAG and never run it.
+        ("objects: {}\nschedules: {reconcile: '0 0 30 2 *'}\n", "schedules.reconcile", "never fires"),
+        ("objects: {}\nschedules: {extract: '0 0 31 4,6 *'}\n", "schedules.extract", "pick a day of month"),
         (
             "objects: {}\nthresholds: {max_reject_share: 2}\n",
             "thresholds.max_reject_share",
@@ -83,3 +86,8 @@ def test_unreadable_config_says_how_to_fix(tmp_path, text, expected):
     with pytest.raises(ConfigError, match=expected) as raised:
         load_config(path)
     assert str(path) in str(raised.value)
+
+
+def test_a_cron_that_fires_only_in_leap_years_is_accepted(tmp_path):
+    path = write(tmp_path, "objects: {}\nschedules: {reconcile: '0 0 29 2 *'}\n")
+    assert load_config(path).schedules.reconcile == "0 0 29 2 *"

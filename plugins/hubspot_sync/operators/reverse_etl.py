@@ -6,9 +6,9 @@ from contextlib import ExitStack
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from hubspot_sync.config import load_config
+from hubspot_sync.config import ModelConfigError, load_config
 
 
 class ReverseEtlOperator(BaseOperator):
@@ -46,7 +46,10 @@ class ReverseEtlOperator(BaseOperator):
         if selected and self.model_name not in selected:
             raise AirflowSkipException(f"model {self.model_name} is not among the selected: {selected}")
         config = load_config()
-        model = config.models[self.model_name]
+        try:
+            model = config.model(self.model_name)
+        except ModelConfigError as error:  # a retry would read the same declaration
+            raise AirflowFailException(str(error)) from None
         settings = Settings(
             dry_run=bool(params.get("dry_run", False)),
             max_reject_share=config.thresholds.max_reject_share,

@@ -1,14 +1,14 @@
 """A reverse-ETL model as declared under `models:` in include/config/sync.yaml.
 
-Kept apart from `hubspot_sync.config` (which embeds it) so that the engine can be read and tested without
-the rest of the configuration. Validation here only needs local files; whether the mapped properties exist
-and are writable in HubSpot is checked at run time, against the account's live definitions.
+Kept apart from `hubspot_sync.config` (which embeds it and imports from here, never the other way round)
+so that the engine can be read and tested without the rest of the configuration. Validation here only
+needs local files; whether the mapped properties exist and are writable in HubSpot is checked at run
+time, against the account's live definitions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,9 +21,11 @@ MODELS_SQL_DIR = SQL_DIR / "reverse_etl"
 RECORD_ID = "id"
 
 ObjectTypeName = Literal["companies", "contacts", "deals", "tickets", "line_items"]
+# HubSpot internal property names: lower case, digits and underscores.
 PropertyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,99}$")]
 # A column of the model query's result (PostgreSQL folds unquoted names to lower case).
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+# A model name becomes the task id push_<name>.
 MODEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SQL_FILE = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*\.sql$")
 
@@ -90,16 +92,3 @@ class ReverseEtlModel(_Strict):
         if self.key.column in self.properties:
             raise ValueError(f"column {self.key.column} is the match key; do not map it to a property")
         return self
-
-
-def check_model_names(models: Mapping[str, ReverseEtlModel]) -> list[str]:
-    """Names of the enabled models, in configuration order; a name unfit for a task id is refused."""
-    from hubspot_sync.config import ConfigError, config_path
-
-    bad = [name for name in models if not MODEL_NAME.match(name)]
-    if bad:
-        raise ConfigError(
-            f"{config_path()}: models.{bad[0]}: a model name must be lower case letters, digits and "
-            "underscores, starting with a letter (it becomes the task id push_<name>)"
-        )
-    return [name for name, model in models.items() if model.enabled]
