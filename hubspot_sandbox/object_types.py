@@ -57,6 +57,7 @@ OBJECT_TYPES: dict[str, ObjectType] = {
                 "pipeline",
             ),
             ("dealname",),
+            mergeable=True,
         ),
         ObjectType(
             "tickets",
@@ -75,6 +76,7 @@ OBJECT_TYPES: dict[str, ObjectType] = {
                 "subject",
             ),
             ("subject", "content"),
+            mergeable=True,
         ),
         ObjectType(
             "line_items",

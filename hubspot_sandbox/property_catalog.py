@@ -182,6 +182,7 @@ def deal_properties() -> list[PropertyDef]:
     group = "dealinformation"
     return [
         *_bookkeeping(group, "hs_lastmodifieddate"),
+        *_merge_bookkeeping(group),
         _prop("dealname", "Deal Name", "string", "text", group),
         _prop("amount", "Amount", "number", "number", group),
         _prop("dealstage", "Deal Stage", "enumeration", "radio", group, options=DEAL_STAGES),
@@ -205,6 +206,7 @@ def ticket_properties() -> list[PropertyDef]:
     group = "ticketinformation"
     return [
         *_bookkeeping(group, "hs_lastmodifieddate"),
+        *_merge_bookkeeping(group),
         _prop("subject", "Ticket name", "string", "text", group),
         _prop("content", "Ticket description", "string", "textarea", group),
         _prop("hs_pipeline", "Pipeline", "enumeration", "select", group, options=("0",)),

@@ -182,6 +182,25 @@ class ObjectTable:
         self.search.put(record_id, None)
         self._forget_order(1)
 
+    def purge(self, record_ids: set[int]) -> set[int]:
+        """Remove records for good (GDPR deletion, recycle bin expiry), live or archived, with their
+        unique values and every merged-away id that resolved to them; returns the ids removed."""
+        removed = set()
+        for record_id in record_ids:
+            record = self.live.pop(record_id, None)
+            if record is not None:
+                self._index_unique(record, None)
+                self.search.put(record_id, None)
+                self._forget_order(1)
+            elif self.archived.pop(record_id, None) is None:
+                continue
+            removed.add(record_id)
+        if removed:
+            self.redirects = {
+                old: new for old, new in self.redirects.items() if self.resolve_id(new) not in removed
+            }
+        return removed
+
     def touch_many(self, records: list[Record], updated_ms: int, values: dict[str, str]) -> None:
         """Give many records one identical last-modified ms (what a bulk import does in HubSpot)."""
         changes = []
@@ -246,10 +265,6 @@ class ObjectTable:
         if self._dead_in_order > 1024 and self._dead_in_order > len(self._id_order) // 2:
             self._id_order = [i for i in self._id_order if i in self.live]
             self._dead_in_order = 0
-
-    def append_order(self, record_id: int) -> None:
-        """For records that re-enter under a new id (merge): ids only grow, so order stays sorted."""
-        self._id_order.append(record_id)
 
     def reset_order(self) -> None:
         self._id_order = sorted(self.live)

@@ -21,6 +21,7 @@ from hubspot_sandbox.state import apply_config, describe_config
 from hubspot_sandbox.values import validate_properties
 
 MAX_TOUCH = 2_000_000
+ARCHIVE_RETENTION_DAYS = 90
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -144,6 +145,18 @@ async def bulk_touch(request: Request) -> Response:
 
 
 @control_endpoint
+async def purge_archived(request: Request) -> Response:
+    """Empty the recycle bin of what was archived ``olderThanDays`` ago (default 90), as HubSpot purges
+    archived records after 90 days: they are then in neither list, archive, search nor batch read."""
+    body = await _optional_object(request)
+    days = body.get("olderThanDays", ARCHIVE_RETENTION_DAYS)
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or days < 0:
+        raise validation_error("`olderThanDays` must be a number of days, 0 or more.")
+    purged = sandbox_of(request).purge_archived(days, now_ms())
+    return json_response({"purged": purged})
+
+
+@control_endpoint
 async def stats(request: Request) -> Response:
     counters = sandbox_of(request).stats
     if request.method == "DELETE":
@@ -159,5 +172,6 @@ ROUTES = [
     Route("/_sandbox/limits", limits, methods=["GET", "PUT"]),
     Route("/_sandbox/config", config, methods=["GET", "PUT"]),
     Route("/_sandbox/bulk-touch", bulk_touch, methods=["POST"]),
+    Route("/_sandbox/purge-archived", purge_archived, methods=["POST"]),
     Route("/_sandbox/stats", stats, methods=["GET", "DELETE"]),
 ]

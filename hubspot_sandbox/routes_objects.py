@@ -1,4 +1,4 @@
-"""CRM v3 object endpoints: list, get, create, update, archive, merge and search."""
+"""CRM v3 object endpoints: list, get, create, update, archive, merge, GDPR delete and search."""
 
 from __future__ import annotations
 
@@ -135,6 +135,20 @@ async def merge_objects(request: Request) -> Response:
     return json_response(record_json(table, record, names))
 
 
+async def gdpr_delete(request: Request) -> Response:
+    """``{"objectId": "123"}`` or ``{"objectId": "a@b.com", "idProperty": "email"}``: gone for good."""
+    sandbox = sandbox_of(request)
+    table = _table(request)
+    body = await json_object(request)
+    object_id, id_property = body.get("objectId"), body.get("idProperty")
+    if isinstance(object_id, bool) or not isinstance(object_id, (str, int)) or not str(object_id).strip():
+        raise validation_error("Invalid input JSON: `objectId` is required")
+    if id_property is not None and not isinstance(id_property, str):
+        raise validation_error("Invalid input JSON: `idProperty` must be a string")
+    sandbox.gdpr_delete(table, object_id, id_property)
+    return no_content()
+
+
 async def search_objects(request: Request) -> Response:
     sandbox = sandbox_of(request)
     table = _table(request)
@@ -167,6 +181,7 @@ ROUTES = [
     Route("/crm/v3/objects/{objectType}", create_object, methods=["POST"]),
     Route("/crm/v3/objects/{objectType}/search", search_objects, methods=["POST"]),
     Route("/crm/v3/objects/{objectType}/merge", merge_objects, methods=["POST"]),
+    Route("/crm/v3/objects/{objectType}/gdpr-delete", gdpr_delete, methods=["POST"]),
     Route("/crm/v3/objects/{objectType}/{objectId}", get_object, methods=["GET"]),
     Route("/crm/v3/objects/{objectType}/{objectId}", update_object, methods=["PATCH"]),
     Route("/crm/v3/objects/{objectType}/{objectId}", archive_object, methods=["DELETE"]),

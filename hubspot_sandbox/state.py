@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from hubspot_sandbox.associations import TYPES_BY_ID, AssociationStore
-from hubspot_sandbox.clock import now_ms
+from hubspot_sandbox.clock import DAY_MS, now_ms
 from hubspot_sandbox.errors import ApiError, not_found, validation_error
 from hubspot_sandbox.faults import FaultInjector
 from hubspot_sandbox.limits import RateLimiter
@@ -33,8 +33,6 @@ class Sandbox:
         self.search_limits = SearchLimits()
         self.search_lag_ms = search_lag_ms
         self.search_lag_jitter_ms = 0  # each write waits lag + a random share of this (set_search_lag)
-        # HubSpot may give the survivor of a merge a new id; off by default, settable via /_sandbox/config.
-        self.merge_assigns_new_id = False
         # HubSpot answers 414 to very long URLs (long `properties` lists); its exact limit is undocumented.
         self.max_url_bytes = DEFAULT_MAX_URL_BYTES
         # A refused batch write names its offending inputs; off, its 400 names only properties (routes_batch).
@@ -62,7 +60,6 @@ class Sandbox:
         What the command line chose (token, tier, search lag) stays."""
         self.reset_data()
         self.search_limits = SearchLimits()
-        self.merge_assigns_new_id = False
         self.max_url_bytes = DEFAULT_MAX_URL_BYTES
         self.batch_errors_name_inputs = True
         self.faults.clear()
@@ -146,40 +143,78 @@ class Sandbox:
         return record_id is not None and table.archive(record_id, now_ms())
 
     def merge(self, table: ObjectTable, primary_raw: Any, merged_raw: Any) -> Record:
+        """Merge two records into a new one with a new id, as HubSpot does: both old ids resolve to it,
+        the primary's values win and the other's fill the gaps, and associations of both move to it."""
         if not table.object_type.mergeable:
             raise not_found(f"Merging is not supported for {table.object_type.name}.")
         primary = self.require(table, str(primary_raw))
         merged = self.require(table, str(merged_raw))
         if primary.id == merged.id:
             raise validation_error("Cannot merge a record into itself.")
-        now = now_ms()
-        merged_ids = _id_set(primary) | _id_set(merged) | {str(merged.id)}
-        values = {k: v for k, v in merged.props.items() if k not in primary.props}
-        values.update(primary.props)
-        if table.object_type.name == "contacts" and merged.props.get("email"):
-            extra = set(filter(None, values.get("hs_additional_emails", "").split(";")))
-            extra.add(merged.props["email"])
-            values["hs_additional_emails"] = ";".join(sorted(extra))
-        table.remove_merged(merged.id, primary.id)
-        self.associations.move(table.object_type.name, merged.id, primary.id)
-        survivor_id = primary.id
-        if self.merge_assigns_new_id:
-            survivor_id = self.next_id()
-            merged_ids.add(str(primary.id))
-            current = table.live[primary.id]
-            table.remove_merged(primary.id, survivor_id)
-            table.insert(
-                Record(
-                    survivor_id, current.created_ms, now, dict(current.props), current.source, current.history
-                )
+        name = table.object_type.name
+        survivor_id = self.next_id()
+        table.remove_merged(primary.id, survivor_id)
+        table.remove_merged(merged.id, survivor_id)
+        survivor = primary.replaced(primary.props, primary.updated_ms)
+        survivor.id = survivor_id
+        survivor.created_ms = min(primary.created_ms, merged.created_ms)  # the older record's creation
+        table.insert(survivor)
+        self.associations.move(name, primary.id, survivor_id)
+        self.associations.move(name, merged.id, survivor_id, secondary=True)
+        return table.update(survivor_id, _merged_values(name, primary, merged), now_ms())
+
+    def gdpr_delete(self, table: ObjectTable, raw_id: Any, id_property: str | None) -> None:
+        """Delete a contact for good, from the archive too, with its associations. An email that finds no
+        contact is accepted (HubSpot blocklists it; the sandbox does not emulate the blocklist)."""
+        if table.object_type.name != "contacts":
+            raise not_found(f"Permanent deletion is not supported for {table.object_type.name}.")
+        record = table.find(str(raw_id), id_property) or table.find(str(raw_id), id_property, archived=True)
+        if record is None:
+            if id_property == "email":
+                return
+            raise not_found(
+                f"Object not found. contact {raw_id} does not exist.", context={"id": [str(raw_id)]}
             )
-            self.associations.move(table.object_type.name, primary.id, survivor_id)
-        values["hs_merged_object_ids"] = ";".join(sorted(merged_ids, key=int))
-        return table.update(survivor_id, values, now)
+        self.purge(table, {record.id})
+
+    def purge_archived(self, older_than_days: float, now: int) -> dict[str, int]:
+        """Empty the recycle bin of records archived `older_than_days` ago or earlier, as HubSpot does 90
+        days after archiving; returns how many went per object type."""
+        cutoff_ms = now - int(older_than_days * DAY_MS)
+        counts = {}
+        for name, table in self.tables.items():
+            due = {
+                record.id
+                for record in table.archived.values()
+                if record.archived_ms is not None and record.archived_ms <= cutoff_ms
+            }
+            counts[name] = len(self.purge(table, due))
+        return counts
+
+    def purge(self, table: ObjectTable, record_ids: set[int]) -> set[int]:
+        removed = table.purge(record_ids)
+        for record_id in removed:
+            self.associations.forget(table.object_type.name, record_id)
+        return removed
 
 
-def _id_set(record: Record) -> set[str]:
-    return set(filter(None, record.props.get("hs_merged_object_ids", "").split(";")))
+def _merged_values(type_name: str, primary: Record, merged: Record) -> dict[str, str]:
+    """What a merge writes onto the copy of the primary: the other record's values where the primary has
+    none, the merged-away ids (accumulated over earlier merges) and, for contacts, the other's emails."""
+    values = {name: value for name, value in merged.props.items() if name not in primary.props}
+    merged_ids = _listed(primary, "hs_merged_object_ids") | _listed(merged, "hs_merged_object_ids")
+    merged_ids |= {str(primary.id), str(merged.id)}
+    values["hs_merged_object_ids"] = ";".join(sorted(merged_ids, key=int))
+    if type_name == "contacts":
+        emails = _listed(primary, "hs_additional_emails") | _listed(merged, "hs_additional_emails")
+        emails.update(filter(None, [merged.props.get("email")]))
+        if emails:
+            values["hs_additional_emails"] = ";".join(sorted(emails))
+    return values
+
+
+def _listed(record: Record, name: str) -> set[str]:
+    return set(filter(None, record.props.get(name, "").split(";")))
 
 
 def describe_config(sandbox: Sandbox) -> dict[str, Any]:
@@ -187,7 +222,6 @@ def describe_config(sandbox: Sandbox) -> dict[str, Any]:
     return {
         "searchLagMs": sandbox.search_lag_ms,
         "searchLagJitterMs": sandbox.search_lag_jitter_ms,
-        "mergeAssignsNewId": sandbox.merge_assigns_new_id,
         "maxUrlBytes": sandbox.max_url_bytes,
         "batchErrorsNameInputs": sandbox.batch_errors_name_inputs,
         "searchFilterGroupsMax": limits.max_groups,
@@ -203,8 +237,6 @@ def apply_config(sandbox: Sandbox, body: dict[str, Any]) -> None:
             sandbox.set_search_lag(
                 int(body.get("searchLagMs", sandbox.search_lag_ms)), None if jitter is None else int(jitter)
             )
-        if "mergeAssignsNewId" in body:
-            sandbox.merge_assigns_new_id = bool(body["mergeAssignsNewId"])
         if "maxUrlBytes" in body:
             sandbox.max_url_bytes = int(body["maxUrlBytes"])
         if "batchErrorsNameInputs" in body:

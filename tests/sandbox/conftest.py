@@ -27,7 +27,7 @@ def sandbox_server() -> Iterator[SandboxHandle]:
 def hubspot(sandbox_server: SandboxHandle) -> SandboxHandle:
     sandbox_server.reset()
     sandbox_server.set_limits(tier="off")
-    sandbox_server.set_config(searchLagMs=0, mergeAssignsNewId=False)
+    sandbox_server.set_config(searchLagMs=0)
     sandbox_server.reset_stats()
     return sandbox_server
 

@@ -1,4 +1,4 @@
-"""v4 associations through the SDK, the v3 ``associations`` parameter, type ids, and merge."""
+"""v4 associations through the SDK, the v3 ``associations`` parameter and HubSpot's type ids."""
 
 from __future__ import annotations
 
@@ -151,47 +151,6 @@ def test_per_record_paging(hubspot, http):
             break
         after = page["paging"]["next"]["after"]
     assert seen == contacts
-
-
-@pytest.mark.parametrize("new_id", [False, True])
-def test_merge_contacts(hubspot, sdk, http, records, new_id):
-    hubspot.set_config(mergeAssignsNewId=new_id)
-    other = _make(http, "contacts", email="b@example.com", firstname="Bea", lastname="Other")
-    http.patch(f"/crm/v3/objects/contacts/{records['contact']}", json={"properties": {"firstname": "Ann"}})
-    http.put(f"/crm/v4/objects/contacts/{other}/associations/default/companies/{records['company']}")
-    merged = sdk.crm.contacts.basic_api.merge(
-        {"primaryObjectId": records["contact"], "objectIdToMerge": other}
-    )
-    assert set(merged.properties["hs_merged_object_ids"].split(";")) >= {other}
-    assert (merged.id != records["contact"]) is new_id
-    for old_id in (records["contact"], other):
-        resolved = sdk.crm.contacts.basic_api.get_by_id(old_id, properties=["firstname", "lastname", "email"])
-        assert resolved.id == merged.id
-        assert resolved.properties["firstname"] == "Ann"  # the primary's values win
-        assert resolved.properties["lastname"] == "Other"  # gaps are filled from the merged record
-    companies = sdk.crm.associations.v4.basic_api.get_page("contacts", merged.id, "companies").results
-    assert [c.to_object_id for c in companies] == [records["company"]]
-    listed = [r.id for r in sdk.crm.contacts.basic_api.get_page(limit=10).results]
-    assert listed == [merged.id]
-
-
-def test_merge_companies_and_refusals(sdk, http, records):
-    merged = sdk.crm.companies.basic_api.merge(
-        {"primaryObjectId": records["company"], "objectIdToMerge": records["company2"]}
-    )
-    assert merged.properties["hs_merged_object_ids"] == records["company2"]
-    same = http.post(
-        "/crm/v3/objects/companies/merge",
-        json={"primaryObjectId": records["company"], "objectIdToMerge": records["company"]},
-    )
-    assert_hubspot_error(same, 400)
-    assert_hubspot_error(
-        http.post(
-            "/crm/v3/objects/deals/merge",
-            json={"primaryObjectId": records["deal"], "objectIdToMerge": records["deal"]},
-        ),
-        404,
-    )
 
 
 def test_association_labels_between_types(sdk):
