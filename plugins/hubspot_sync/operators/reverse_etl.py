@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-from typing import Any
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hubspot_sync.config import ModelConfigError, load_config
+from hubspot_sync.sql import load_sql
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def model_lock(conn: psycopg.Connection, model_name: str) -> Iterator[None]:
+    """Hold the model's advisory lock: two runs pushing one model at once would send every change twice.
+
+    The lock is per session, so it outlives the push's commits and is released if the worker dies.
+    """
+    params = {"model": model_name}
+    if not conn.execute(load_sql("reverse_etl/try_lock"), params).fetchone()[0]:
+        log.info("Model %s is being pushed by another run; waiting for it to finish", model_name)
+        conn.execute(load_sql("reverse_etl/lock"), params)
+    conn.commit()
+    try:
+        yield
+    finally:
+        # After a lost connection the lock is gone with the session; unlocking would only mask the cause.
+        if not conn.closed and not conn.broken:
+            conn.rollback()
+            conn.execute(load_sql("reverse_etl/unlock"), params)
+            conn.commit()
 
 
 class ReverseEtlOperator(BaseOperator):
@@ -63,5 +92,6 @@ class ReverseEtlOperator(BaseOperator):
                 budget_conn_factory=lambda: stack.enter_context(warehouse.connect()),
             )
             run = RunInfo.from_context(context)
-            summary = push_model(conn, hubspot, self.model_name, model, run, settings)
+            with model_lock(conn, self.model_name):
+                summary = push_model(conn, hubspot, self.model_name, model, run, settings)
         return summary.as_dict()

@@ -1,0 +1,1 @@
+SELECT pg_advisory_lock(hashtext('hubspot_sync.reverse_etl:' || %(model)s))

@@ -1,0 +1,1 @@
+SELECT pg_advisory_unlock(hashtext('hubspot_sync.reverse_etl:' || %(model)s))
