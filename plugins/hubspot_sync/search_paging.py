@@ -9,13 +9,21 @@ one joins it). Offsets alone would then skip records silently. So:
   already yielded (inclusive, skipping the ids already yielded at that exact millisecond);
 - when more records share one millisecond than fit on a page (a bulk import or bulk update),
   that millisecond is read on its own, sorted by `hs_object_id` and paged by id (keyset), so
-  25,000 records sharing a timestamp are read once each and no loop can form.
+  25,000 records sharing a timestamp are read once each and no loop can form. Inside a
+  millisecond the order of a last-modified sort is unspecified (not the id order), which is
+  why only the id-sorted reading pages by id;
+- a search body may hold at most 3,000 characters. When the wanted property list would not fit
+  in the longest body this sends, search asks only for the last-modified property
+  (`whole_records` is then False) and the caller reads the records by id (batch read): paging
+  needs nothing but ids and last-modified times, and a batch read returns each record whole, one
+  consistent version.
 
 Pure: the search call is injected, so this is tested without a server.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +32,9 @@ from hubspot_sync.values import InvalidValue, epoch_ms, parse_datetime
 
 Search = Callable[[dict[str, Any]], dict[str, Any]]
 MAX_RESTARTS = 10_000
+MAX_BODY_CHARS = 3_000
+# The longest values a body carries: epoch milliseconds, an id, an offset below the 10,000 cap.
+_LONGEST_MS, _LONGEST_ID, _LONGEST_AFTER = str(10**13 - 1), str(10**19 - 1), "9999"
 
 
 class SearchPagingError(RuntimeError):
@@ -49,9 +60,12 @@ class ChangedRecords:
     properties: list[str]
     page_size: int = 200
     result_cap: int = 10_000
+    max_body_chars: int = MAX_BODY_CHARS
     stats: SearchStats = field(default_factory=SearchStats)
 
     def __post_init__(self) -> None:
+        self.whole_records = self._longest_body(self.properties) <= self.max_body_chars
+        self.search_properties = self.properties if self.whole_records else [self.last_modified_property]
         self._lower_ms = self.start_ms
         self._lower_inclusive = True
         self._seen_at_lower: set[str] = set()
@@ -144,15 +158,36 @@ class ChangedRecords:
 
     def _search(self, filters: list[dict[str, str]], sort_property: str, after: int) -> dict[str, Any]:
         self.stats.requests += 1
-        return self.search(
-            {
-                "filterGroups": [{"filters": filters}],
-                "sorts": [{"propertyName": sort_property, "direction": "ASCENDING"}],
-                "properties": self.properties,
-                "limit": self.page_size,
-                "after": str(after),
-            }
-        )
+        return self.search(self._body(filters, sort_property, str(after), self.search_properties))
+
+    def _body(
+        self, filters: list[dict[str, str]], sort_property: str, after: str, properties: list[str]
+    ) -> dict[str, Any]:
+        return {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort_property, "direction": "ASCENDING"}],
+            "properties": properties,
+            "limit": self.page_size,
+            "after": after,
+        }
+
+    def _longest_body(self, properties: list[str]) -> int:
+        """Characters of the longest body this pager can send with `properties`, serialised as the
+        HubSpot SDK does (json.dumps with its default separators)."""
+        modified = self.last_modified_property
+        window = [
+            {"propertyName": modified, "operator": "GTE", "value": _LONGEST_MS},
+            {"propertyName": modified, "operator": "LT", "value": _LONGEST_MS},
+        ]
+        one_millisecond = [
+            {"propertyName": modified, "operator": "EQ", "value": _LONGEST_MS},
+            {"propertyName": "hs_object_id", "operator": "GT", "value": _LONGEST_ID},
+        ]
+        bodies = [
+            self._body(window, modified, _LONGEST_AFTER, properties),
+            self._body(one_millisecond, "hs_object_id", "0", properties),
+        ]
+        return max(len(json.dumps(body)) for body in bodies)
 
     def _unseen(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         page = []

@@ -31,6 +31,7 @@ from hubspot_sync.search_paging import ChangedRecords
 
 # Property names that fit in one list URL; past this, the rest is fetched by batch read (POST).
 URL_PROPERTY_CHARS = 5000
+BATCH_READ_IDS = 100  # HubSpot's most inputs in one batch call
 # HubSpot's types as the warehouse sees them, to tell a real type change from a compatible one.
 _TYPE_FAMILY = {"string": "text", "enumeration": "text", "phone_number": "text", "multi_enumeration": "text"}
 
@@ -151,13 +152,13 @@ class ObjectExtractor:
         )
         batch: list[dict[str, Any]] = []
         for page in pager.pages():
-            batch.extend(page)
+            batch.extend(page if pager.whole_records else self._read_by_id(page))
             if len(batch) >= request.rows_per_transaction:
                 # Pages come oldest first: everything before the newest landed millisecond is in.
                 self._land(batch, summary, store.Cursor(pager.newest_ms, None, None))
                 batch = []
         self._land(batch, summary, store.Cursor(request.window_end_ms, None, None))
-        summary.details["search"] = vars(pager.stats)
+        summary.details["search"] = {**vars(pager.stats), "whole_records": pager.whole_records}
 
     def _archived(self, request: ExtractRequest, summary: RunSummary) -> None:
         """Search never returns archived records: read the archive (recycle bin) and mark them.
@@ -193,6 +194,18 @@ class ObjectExtractor:
             if by_batch and records:
                 self._complete_properties(records, by_batch, archived)
             yield records, next_after
+
+    def _read_by_id(self, records: list[dict]) -> list[dict]:
+        """The records a search page named, read whole by batch read: their property list is too long
+        for a search body. One whose id no longer answers (archived or deleted since the search) is
+        left out; the archive pass lands archived records."""
+        ids = [str(record["id"]) for record in records if record.get("id") is not None]
+        whole: list[dict] = []
+        for start in range(0, len(ids), BATCH_READ_IDS):
+            chunk = ids[start : start + BATCH_READ_IDS]
+            response = self.hook.batch_read(self.object_type_name, chunk, self._property_names)
+            whole.extend(response.body.get("results", []))
+        return whole
 
     @property
     def object_type_name(self) -> str:
