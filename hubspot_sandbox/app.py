@@ -31,6 +31,7 @@ from hubspot_sandbox.errors import ApiError, new_correlation_id, unauthorized
 from hubspot_sandbox.faults import Fault
 from hubspot_sandbox.http_util import json_response
 from hubspot_sandbox.limits import rate_limit_body
+from hubspot_sandbox.sources import integration_source, writing_as
 from hubspot_sandbox.state import Sandbox
 
 CONTROL_PREFIX = "/_sandbox"
@@ -162,7 +163,8 @@ class ApiGate:
                 sandbox.stats.record(endpoint, fault.status, fault.policy if fault.status == 429 else None)
                 return
         try:
-            await self.app(scope, receive, send_with_headers)
+            with writing_as(integration_source(token)):  # history attributes writes to the token's app
+                await self.app(scope, receive, send_with_headers)
         finally:
             sandbox.stats.record(endpoint, status_seen.get("status", 500))
 

@@ -27,6 +27,18 @@ FIELD_TYPES = (
     "phonenumber",
     "calculation_equation",
 )
+# Which fieldType each type may be shown with; since 2021 the v3 API refuses any other pair with a 400.
+# https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
+# https://developers.hubspot.com/changelog/crm-object-property-validattion
+VALID_FIELD_TYPES: dict[str, frozenset[str]] = {
+    "bool": frozenset({"booleancheckbox", "calculation_equation"}),
+    "enumeration": frozenset({"booleancheckbox", "checkbox", "radio", "select", "calculation_equation"}),
+    "date": frozenset({"date"}),
+    "datetime": frozenset({"date"}),
+    "string": frozenset({"file", "text", "textarea", "calculation_equation", "html", "phonenumber"}),
+    "number": frozenset({"number", "calculation_equation"}),
+    "phone_number": frozenset({"phonenumber"}),
+}
 # Properties the sandbox computes itself (never stored on a record, never writable).
 DERIVED_PROPERTIES = frozenset({"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"})
 
@@ -225,3 +237,9 @@ class PropertyRegistry:
             )
         if field_type not in FIELD_TYPES:
             raise validation_error(f"Invalid fieldType {field_type!r}; expected one of {list(FIELD_TYPES)}")
+        valid = VALID_FIELD_TYPES[type_name]
+        if field_type not in valid:
+            raise validation_error(
+                f"Property type {type_name} is not compatible with fieldType {field_type}; "
+                f"a {type_name} property takes fieldType {sorted(valid)}"
+            )

@@ -16,9 +16,10 @@ from hubspot_sandbox.errors import ApiError, not_found, validation_error
 from hubspot_sandbox.object_types import ObjectType
 from hubspot_sandbox.properties import PropertyRegistry
 from hubspot_sandbox.search_index import ID_MASK, SearchIndex
+from hubspot_sandbox.sources import CALCULATED, IMPORT, Source, current_source
 from hubspot_sandbox.values import format_number
 
-HistoryEntry = tuple[str, int, str]  # (value, timestamp ms, sourceType), newest first in each list
+HistoryEntry = tuple[str, int, Source]  # (value, timestamp ms, who wrote it), newest first in each list
 
 
 class Record:
@@ -30,7 +31,7 @@ class Record:
         created_ms: int,
         updated_ms: int,
         props: dict[str, str],
-        source: str = "API",
+        source: Source = IMPORT,
         history: dict[str, list[HistoryEntry]] | None = None,
         archived_ms: int | None = None,
     ) -> None:
@@ -136,33 +137,58 @@ class ObjectTable:
         self._id_order.extend(record.id for record in records)
         self.search.put_many((record.id, record) for record in records)
 
-    def create(self, record_id: int, values: dict[str, str], now: int, source: str = "API") -> Record:
+    def create(
+        self, record_id: int, values: dict[str, str], now: int, source: Source | None = None
+    ) -> Record:
+        """A new record; its creation values are its first history entries (derived, not stored)."""
         props = {name: value for name, value in values.items() if value != ""}
         recalculate(self.object_type.name, props)
-        return self.insert(Record(record_id, now, now, props, source))
+        return self.insert(Record(record_id, now, now, props, source or current_source()))
 
-    def update(self, record_id: int, values: dict[str, str], now: int, source: str = "API") -> Record:
+    def update(
+        self,
+        record_id: int,
+        values: dict[str, str],
+        now: int,
+        source: Source | None = None,
+        *,
+        written_ms: int | None = None,
+        touch: bool = True,
+        reach_search: bool = True,
+    ) -> Record:
+        """Write values; a changed value gets a history entry from ``source`` (default: the current writer).
+
+        ``written_ms`` is when the write happened (default: a ms after the last one); with ``touch`` false
+        last-modified stays put and with ``reach_search`` false search keeps the old version: drift that
+        HubSpot's bookkeeping sometimes lets through and an incremental sync cannot see.
+        """
         old = self.live.get(self.resolve_id(record_id))
         if old is None:
             raise not_found(f"Object not found. {self.object_type.singular} {record_id} does not exist.")
         self._check_unique(values, old.id)
-        updated_ms = max(now, old.updated_ms + 1)  # every write bumps last-modified, even within one ms
+        source = source or current_source()
+        at_ms = max(now, old.updated_ms + 1) if written_ms is None else written_ms  # every write bumps it
         props = dict(old.props)
         history = old.history
         for name, value in values.items():
             if props.get(name, "") == value:
                 continue
-            history = self._record_history(old, history, name, value, updated_ms, source)
+            history = self._record_history(old, history, name, value, at_ms, source)
             if value == "":
                 props.pop(name, None)
             else:
                 props[name] = value
+        before = dict(props)
         recalculate(self.object_type.name, props)
-        new = old.replaced(props, updated_ms)
+        for name, value in props.items():
+            if before.get(name) != value:
+                history = self._record_history(old, history, name, value, at_ms, CALCULATED)
+        new = old.replaced(props, at_ms if touch else old.updated_ms)
         new.history = history
         self.live[old.id] = new
         self._index_unique(old, new)
-        self.search.put(old.id, new)
+        if reach_search:
+            self.search.put(old.id, new)
         return new
 
     def archive(self, record_id: int, now: int) -> bool:
@@ -206,10 +232,15 @@ class ObjectTable:
         changes = []
         for old in records:
             props = dict(old.props)
+            history = old.history
+            for name, value in values.items():
+                if props.get(name, "") != value:
+                    history = self._record_history(old, history, name, value, updated_ms, IMPORT)
             props.update({k: v for k, v in values.items() if v != ""})
             for name in [k for k, v in values.items() if v == ""]:
                 props.pop(name, None)
             new = old.replaced(props, updated_ms)
+            new.history = history
             self.live[old.id] = new
             changes.append((old.id, new))
         self.search.put_many(changes)
@@ -227,13 +258,19 @@ class ObjectTable:
         name: str,
         value: str,
         at_ms: int,
-        source: str,
+        source: Source,
     ) -> dict[str, list[HistoryEntry]]:
+        """A copy of ``history`` with the new entry; the first write of a property also stores the
+        creation value it replaces, which until then was derived from the record."""
         history = dict(history) if history else {}
         entries = list(history.get(name, ()))
         if not entries and name in old.props:
             entries.append((old.props[name], old.created_ms, old.source))
-        entries.insert(0, (value, at_ms, source))
+        # Newest first; a write dated before later ones (a back-dated control write) slots in by time.
+        position = 0
+        while position < len(entries) and entries[position][1] > at_ms:
+            position += 1
+        entries.insert(position, (value, at_ms, source))
         history[name] = entries
         return history
 

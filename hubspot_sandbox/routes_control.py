@@ -1,4 +1,5 @@
-"""The control API under ``/_sandbox/``: reset, seed, faults, limits, config, bulk last-modified, stats.
+"""The control API under ``/_sandbox/``: reset, seed, faults, limits, config, bulk last-modified, writes
+as other sources (a person in HubSpot) and drift a sync can miss, stats.
 
 It is not part of HubSpot: it needs no token, is never rate limited, faulted or counted in the stats.
 """
@@ -13,10 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hubspot_sandbox.clock import now_ms
+from hubspot_sandbox.clock import iso_ms, now_ms, parse_datetime_ms
 from hubspot_sandbox.errors import validation_error
 from hubspot_sandbox.http_util import json_object, json_response, sandbox_of
 from hubspot_sandbox.seed import seed
+from hubspot_sandbox.serialize import record_json, selected_properties
+from hubspot_sandbox.sources import SOURCE_TYPES, Source, named_source
 from hubspot_sandbox.state import apply_config, describe_config
 from hubspot_sandbox.values import validate_properties
 
@@ -145,6 +148,71 @@ async def bulk_touch(request: Request) -> Response:
 
 
 @control_endpoint
+async def write(request: Request) -> Response:
+    """Write values as someone other than the API caller, as HubSpot records it: by default a person in
+    HubSpot (``CRM_UI``, needs ``userId``), at ``timestamp`` (default now). It moves last-modified and
+    reaches search like that edit would, so two-way sync can meet a UI edit made at a known moment.
+
+    Body: ``{"objectType", "id", "properties", "sourceType": "CRM_UI", "userId": 7, "timestamp": ISO|ms}``.
+    """
+    return await _write(request, default_source="CRM_UI", touch=True, reach_search=True)
+
+
+@control_endpoint
+async def drift(request: Request) -> Response:
+    """Change values the way a sync can miss: last-modified stays (``touchLastModified``, default false)
+    and search keeps the old version (``reachSearch``, default false), as when HubSpot's own processes
+    rewrite values or its index drops an update. History still records it (default ``MIGRATION``).
+
+    Body: ``{"objectType", "id", "properties", "touchLastModified": false, "reachSearch": false}`` plus the
+    optional ``sourceType``, ``userId`` and ``timestamp`` of /_sandbox/write.
+    """
+    body = await json_object(request)
+    flags = {key: body.get(key, False) for key in ("touchLastModified", "reachSearch")}
+    if not all(isinstance(flag, bool) for flag in flags.values()):
+        raise validation_error("`touchLastModified` and `reachSearch` must be true or false.")
+    return await _write(
+        request,
+        default_source="MIGRATION",
+        touch=flags["touchLastModified"],
+        reach_search=flags["reachSearch"],
+    )
+
+
+async def _write(request: Request, *, default_source: str, touch: bool, reach_search: bool) -> Response:
+    sandbox = sandbox_of(request)
+    body = await json_object(request)
+    table = sandbox.table(str(body.get("objectType", "")))
+    record = sandbox.require(table, body.get("id", ""))
+    values = validate_properties(table.registry, body.get("properties") or {})
+    source = _source(str(body.get("sourceType", default_source)), body.get("userId"))
+    written_ms = None
+    if body.get("timestamp") is not None:
+        written_ms = parse_datetime_ms(str(body["timestamp"]))
+        if touch and written_ms < record.updated_ms:
+            raise validation_error(
+                f"timestamp {iso_ms(written_ms)} is before {table.object_type.singular} {record.id} was "
+                f"last modified ({iso_ms(record.updated_ms)}): a write that moves last-modified cannot be "
+                "back-dated."
+            )
+    updated = table.update(
+        record.id, values, now_ms(), source, written_ms=written_ms, touch=touch, reach_search=reach_search
+    )
+    names = selected_properties(table, [*table.object_type.default_properties, *values])
+    return json_response(record_json(table, updated, names, list(values)))
+
+
+def _source(source_type: str, user_id: object) -> Source:
+    if source_type not in SOURCE_TYPES:
+        raise validation_error(f"Unknown sourceType {source_type!r}; one of {sorted(SOURCE_TYPES)}.")
+    if user_id is not None and (not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0):
+        raise validation_error("`userId` must be a positive integer.")
+    if source_type == "CRM_UI" and user_id is None:
+        raise validation_error("A CRM_UI write is a person's: give their `userId`.")
+    return named_source(source_type, user_id)
+
+
+@control_endpoint
 async def purge_archived(request: Request) -> Response:
     """Empty the recycle bin of what was archived ``olderThanDays`` ago (default 90), as HubSpot purges
     archived records after 90 days: they are then in neither list, archive, search nor batch read."""
@@ -173,5 +241,7 @@ ROUTES = [
     Route("/_sandbox/config", config, methods=["GET", "PUT"]),
     Route("/_sandbox/bulk-touch", bulk_touch, methods=["POST"]),
     Route("/_sandbox/purge-archived", purge_archived, methods=["POST"]),
+    Route("/_sandbox/write", write, methods=["POST"]),
+    Route("/_sandbox/drift", drift, methods=["POST"]),
     Route("/_sandbox/stats", stats, methods=["GET", "DELETE"]),
 ]

@@ -72,7 +72,7 @@ async def list_objects(request: Request) -> Response:
     sandbox = sandbox_of(request)
     table = _table(request)
     options = ReadOptions(request, table)
-    max_limit = 50 if options.history_names else 100
+    max_limit = 50 if options.history_names is not None else 100  # HubSpot's page size with history
     limit = query_int(request, "limit", 10, 1, max_limit)
     after_id = decode_cursor(request.query_params.get("after"))
     records, next_id = table.page(after_id, limit, options.archived)

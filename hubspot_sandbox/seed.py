@@ -40,6 +40,7 @@ from hubspot_sandbox.seed_data import (
     PRODUCTS,
     TICKET_SUBJECTS,
 )
+from hubspot_sandbox.sources import IMPORT
 from hubspot_sandbox.state import Sandbox
 
 SEED_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00.000Z
@@ -119,7 +120,7 @@ def _seed_type(context: SeedContext, name: str, count: int, associate: bool) -> 
         updated = created + rng.randrange(max(1, SEED_EPOCH_MS + SEED_SPAN_MS - created))
         props = make_values(context, rng, record_id)
         recalculate(name, props)
-        records.append(Record(record_id, created, updated, props, "IMPORT"))
+        records.append(Record(record_id, created, updated, props, IMPORT))
     table.load(records)
     if associate:
         for record in records:

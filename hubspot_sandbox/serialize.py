@@ -48,17 +48,27 @@ def record_json(
 
 
 def history_json(table: ObjectTable, record: Record, name: str) -> list[dict[str, Any]]:
+    """A property's values newest first, each with when and by whom it was written, as HubSpot keeps them.
+
+    Only properties written after creation store entries; an untouched one has its creation value as its
+    only entry, derived here (a million records keep no history of their own).
+    """
     if name in ("hs_object_id", "createdate", table.object_type.last_modified_property):
         value = property_value(table, record, name)
-        return [{"value": value, "timestamp": iso_ms(record.updated_ms), "sourceType": "CALCULATED"}]
+        stamp = record.created_ms if name != table.object_type.last_modified_property else record.updated_ms
+        return [{"value": value, "timestamp": iso_ms(stamp), "sourceType": "CALCULATED"}]
     entries = (record.history or {}).get(name)
     if entries:
         return [
-            {"value": value, "timestamp": iso_ms(at_ms), "sourceType": source}
+            {"value": value, "timestamp": iso_ms(at_ms), **source.history_fields()}
             for value, at_ms, source in entries
         ]
     if name in record.props:
         return [
-            {"value": record.props[name], "timestamp": iso_ms(record.created_ms), "sourceType": record.source}
+            {
+                "value": record.props[name],
+                "timestamp": iso_ms(record.created_ms),
+                **record.source.history_fields(),
+            }
         ]
     return []

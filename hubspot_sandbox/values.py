@@ -98,7 +98,8 @@ def normalize_value(definition: PropertyDef, raw: Any) -> str:
 
 
 def validate_properties(registry: PropertyRegistry, raw: Any) -> dict[str, str]:
-    """Normalised values to write (``""`` means clear), or an ApiError carrying every problem at once."""
+    """Normalised values to write (``""`` means clear, ``null`` is left out), or an ApiError carrying every
+    problem at once."""
     if not isinstance(raw, dict):
         raise ApiError(400, "VALIDATION_ERROR", "Invalid input JSON: `properties` must be an object")
     clean: dict[str, str] = {}
@@ -115,7 +116,9 @@ def validate_properties(registry: PropertyRegistry, raw: Any) -> dict[str, str]:
                 )
             )
             continue
-        if value is None or value == "":
+        if value is None:
+            continue  # HubSpot ignores null: only "" clears a value
+        if value == "":
             clean[name] = ""
             continue
         try:

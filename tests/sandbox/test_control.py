@@ -142,3 +142,68 @@ def test_command_line_flags():
         assert response.status_code == 200
         assert response.headers["X-HubSpot-RateLimit-Max"] == "100"
         assert httpx.get(f"{server.url}/_sandbox/config").json()["searchLagMs"] == 5
+
+
+def _search_ids(http, filters: list[dict]) -> list[str]:
+    body = {"filterGroups": [{"filters": filters}], "limit": 100}
+    return [r["id"] for r in http.post("/crm/v3/objects/contacts/search", json=body).json()["results"]]
+
+
+def _by_name(name: str) -> list[dict]:
+    return [{"propertyName": "firstname", "operator": "EQ", "value": name}]
+
+
+@pytest.mark.parametrize("touch", [False, True])
+@pytest.mark.parametrize("reach_search", [False, True])
+def test_drift_a_sync_can_miss(hubspot, http, touch, reach_search):
+    # Search results trail writes and may miss them (https://developers.hubspot.com/docs/api/crm/search), and
+    # not every change to a value moves last-modified: drift an incremental sync cannot see and
+    # reconciliation exists to catch. History still records the change.
+    created = http.post("/crm/v3/objects/contacts", json={"properties": {"firstname": "Ada"}}).json()
+    contact_id, before = created["id"], created["updatedAt"]
+    drifted = hubspot.control(
+        "POST",
+        "drift",
+        {
+            "objectType": "contacts",
+            "id": contact_id,
+            "properties": {"firstname": "Drifted"},
+            "touchLastModified": touch,
+            "reachSearch": reach_search,
+        },
+    )
+    assert drifted["propertiesWithHistory"]["firstname"][0]["sourceType"] == "MIGRATION"
+    record = http.get(
+        f"/crm/v3/objects/contacts/{contact_id}", params={"properties": "firstname,lastmodifieddate"}
+    ).json()
+    assert record["properties"]["firstname"] == "Drifted"
+    assert (record["updatedAt"] > before) is touch
+    assert record["properties"]["lastmodifieddate"] == record["updatedAt"]
+    assert _search_ids(http, _by_name("Drifted")) == ([contact_id] if reach_search else [])
+    assert _search_ids(http, _by_name("Ada")) == ([] if reach_search else [contact_id])
+    changed_since = [{"propertyName": "lastmodifieddate", "operator": "GT", "value": before}]
+    assert _search_ids(http, changed_since) == ([contact_id] if touch and reach_search else [])
+
+    # The next ordinary write brings search up to date with everything.
+    http.patch(f"/crm/v3/objects/contacts/{contact_id}", json={"properties": {"lastname": "L"}})
+    assert _search_ids(http, _by_name("Drifted")) == [contact_id]
+    assert _search_ids(http, _by_name("Ada")) == []
+    assert _search_ids(http, changed_since) == [contact_id]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"touchLastModified": "false"}, 400, "true or false"),
+        ({"reachSearch": 0}, 400, "true or false"),
+        ({"id": "999999"}, 404, "999999"),
+        ({"objectType": "widgets"}, 400, "widgets"),
+        ({"properties": {"firstname": 5, "no_such": "x"}}, 400, "no_such"),
+    ],
+)
+def test_invalid_drift_requests(hubspot, http, body, status, reason):
+    created = http.post("/crm/v3/objects/contacts", json={"properties": {"firstname": "Ada"}}).json()
+    request = {"objectType": "contacts", "id": created["id"], "properties": {"firstname": "B"}, **body}
+    error = assert_hubspot_error(httpx.post(f"{hubspot.url}/_sandbox/drift", json=request), status)
+    assert reason in error["message"]
+    assert http.get(f"/crm/v3/objects/contacts/{created['id']}").json()["properties"]["firstname"] == "Ada"

@@ -137,7 +137,7 @@ def test_sdk_get_page_with_history_and_associations(hubspot, sdk):
     history = record.properties_with_history["firstname"]
     assert history[0].value == "Changed"
     assert len(history) == 2
-    assert history[0].source_type == "API"
+    assert history[0].source_type == "INTEGRATION"
     assert history[1].source_type == "IMPORT"
     company_links = record.associations["companies"].results
     assert {a.type for a in company_links} <= {"contact_to_company", "contact_to_company_unlabeled"}

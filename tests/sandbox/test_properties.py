@@ -8,6 +8,7 @@ import pytest
 from hubspot.crm.objects import SimplePublicObjectInputForCreate
 from hubspot.crm.properties import PropertyCreate, PropertyUpdate
 
+from hubspot_sandbox.properties import VALID_FIELD_TYPES
 from tests.sandbox.conftest import OBJECT_TYPES, assert_hubspot_error
 
 
@@ -159,3 +160,104 @@ def test_big_integral_numbers_keep_every_digit(sdk, http):
     created = http.post("/crm/v3/objects/companies", json={"properties": {"annualrevenue": "1E+30"}}).json()
     got = sdk.crm.companies.basic_api.get_by_id(created["id"], properties=["annualrevenue"])
     assert got.properties["annualrevenue"] == "1" + "0" * 30
+
+
+def _contact_with(sdk, **properties: str) -> str:
+    return sdk.crm.objects.basic_api.create(
+        "contacts", SimplePublicObjectInputForCreate(properties=properties)
+    ).id
+
+
+@pytest.mark.parametrize("write", ["update", "batch_update", "batch_upsert"])
+def test_null_does_not_clear_a_value(sdk, http, write):
+    # Only "" clears a property; a null value in a write is ignored, single or batch (updating records:
+    # https://developers.hubspot.com/docs/api/crm/contacts#update-contacts). A sync that maps NULL to null
+    # would silently keep stale values in HubSpot.
+    contact_id = _contact_with(sdk, email="ada@example.com", firstname="Ada", lastname="Lovelace")
+    values = {"firstname": None, "lastname": "King"}
+    if write == "update":
+        answer = http.patch(f"/crm/v3/objects/contacts/{contact_id}", json={"properties": values})
+    elif write == "batch_update":
+        answer = http.post(
+            "/crm/v3/objects/contacts/batch/update",
+            json={"inputs": [{"id": contact_id, "properties": values}]},
+        )
+    else:
+        upsert = {"id": "ada@example.com", "idProperty": "email", "properties": values}
+        answer = http.post("/crm/v3/objects/contacts/batch/upsert", json={"inputs": [upsert]})
+    assert answer.status_code == 200, answer.text
+    record = sdk.crm.contacts.basic_api.get_by_id(
+        contact_id, properties=["firstname", "lastname"], properties_with_history=["firstname"]
+    )
+    assert record.properties["firstname"] == "Ada"
+    assert record.properties["lastname"] == "King"
+    assert [entry.value for entry in record.properties_with_history["firstname"]] == ["Ada"]
+
+
+def test_null_in_a_create_sets_nothing(sdk, http):
+    created = http.post("/crm/v3/objects/contacts", json={"properties": {"firstname": None, "lastname": "L"}})
+    assert created.status_code == 201, created.text
+    assert "firstname" not in created.json()["properties"]
+    got = sdk.crm.contacts.basic_api.get_by_id(created.json()["id"], properties=["firstname", "lastname"])
+    assert got.properties["firstname"] is None
+    assert got.properties["lastname"] == "L"
+
+
+def _definition(name: str, type_name: str, field_type: str) -> dict:
+    body = {"name": name, "label": name, "type": type_name, "fieldType": field_type, "groupName": "g"}
+    if type_name == "enumeration":
+        body["options"] = [{"label": "Yes", "value": "true"}, {"label": "No", "value": "false"}]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("type_name", "field_type"),
+    [
+        (type_name, field_type)
+        for type_name, valid in VALID_FIELD_TYPES.items()
+        for field_type in sorted(valid)
+    ],
+)
+def test_every_documented_type_and_field_type_pair_is_accepted(http, type_name, field_type):
+    # The valid pairs: https://developers.hubspot.com/docs/api/crm/properties#property-type-and-fieldtype-values
+    created = http.post("/crm/v3/properties/contacts", json=_definition("p_ok", type_name, field_type))
+    assert created.status_code == 201, created.text
+    assert (created.json()["type"], created.json()["fieldType"]) == (type_name, field_type)
+
+
+@pytest.mark.parametrize(
+    ("type_name", "field_type"),
+    [
+        ("number", "select"),
+        ("number", "text"),
+        ("string", "booleancheckbox"),
+        ("string", "number"),
+        ("bool", "checkbox"),
+        ("date", "text"),
+        ("datetime", "number"),
+        ("enumeration", "text"),
+        ("phone_number", "text"),
+    ],
+)
+def test_incompatible_type_and_field_type_are_refused(http, type_name, field_type):
+    # Since February 2021 the v3 properties API answers 400 to a type and fieldType that do not go together
+    # (https://developers.hubspot.com/changelog/crm-object-property-validattion), on create and on update.
+    refused = http.post("/crm/v3/properties/contacts", json=_definition("p_bad", type_name, field_type))
+    assert "not compatible" in assert_hubspot_error(refused, 400, "VALIDATION_ERROR")["message"]
+    assert http.get("/crm/v3/properties/contacts/p_bad").status_code == 404
+    assert (
+        http.post("/crm/v3/properties/contacts", json=_definition("p_bad", "string", "text")).status_code
+        == 201
+    )
+    changed = http.patch(
+        "/crm/v3/properties/contacts/p_bad", json={"type": type_name, "fieldType": field_type}
+    )
+    assert_hubspot_error(changed, 400, "VALIDATION_ERROR")
+    kept = http.get("/crm/v3/properties/contacts/p_bad").json()
+    assert (kept["type"], kept["fieldType"]) == ("string", "text")
+
+
+@pytest.mark.parametrize("object_type", OBJECT_TYPES)
+def test_built_in_properties_follow_the_pairs(http, object_type):
+    for definition in http.get(f"/crm/v3/properties/{object_type}").json()["results"]:
+        assert definition["fieldType"] in VALID_FIELD_TYPES[definition["type"]], definition["name"]
