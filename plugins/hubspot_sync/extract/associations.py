@@ -5,13 +5,19 @@ removed, so association changes cannot be found through the changed records alon
 reads every live source record in id order, 100 per v4 batch read, and replaces that batch's rows
 in one transaction. It costs ceil(live records / 100) calls per association type, so on large
 accounts it can be spaced out (`thresholds.association_sweep_minutes`); runs in between sweep only
-the records the same DAG run changed. A record HubSpot reports as having no associations
-(OBJECT_NOT_FOUND in the 207) loses its rows; one that failed for another reason keeps them and is
-counted. Rows of archived and merged-away records are removed: they have no live associations.
+the records the same DAG run changed.
+
+HubSpot pages each record's associations on its own (500 a page): a record with more comes back with
+`paging.next.after`, and its next pages are read by batch read again with that cursor beside its id,
+before anything of the batch is written (one more call per 100 such records and page). A record
+HubSpot reports as having no associations (`crm.associations.NO_ASSOCIATIONS_FOUND` in the 207)
+loses its rows; one that failed for another reason, on any of its pages, keeps them and is counted.
+Rows of archived and merged-away records are removed: they have no live associations.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -22,6 +28,16 @@ from hubspot_sync.objects import AssociationType
 from hubspot_sync.run_metrics import RunSummary
 
 BATCH_SIZE = 100
+NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
+
+
+@dataclass
+class _Read:
+    """What HubSpot returned for one batch of source records, across all their pages."""
+
+    pairs: list[tuple] = field(default_factory=list)
+    failed: set[int] = field(default_factory=set)
+    paged_sources: int = 0
 
 
 def refresh_associations(
@@ -34,26 +50,31 @@ def refresh_associations(
 ) -> None:
     """Sweep every live source record, or with `changed_in_run` only those that run changed."""
     after_id = 0
-    counts = {"sources": 0, "removed": 0, "written": 0, "failed_sources": 0, "full": changed_in_run is None}
+    counts = {
+        "sources": 0,
+        "removed": 0,
+        "written": 0,
+        "failed_sources": 0,
+        "paged_sources": 0,
+        "full": changed_in_run is None,
+    }
     while True:
         with conn.transaction():
             from_ids = store.live_ids(conn, association.from_type, after_id, BATCH_SIZE, changed_in_run)
         if not from_ids:
             break
         after_id = from_ids[-1]
-        response = hook.batch_read_associations(
-            association.from_type, association.to_type, list(map(str, from_ids))
-        )
-        pairs, failed = _pairs(response.body, association)
-        replaced = [from_id for from_id in from_ids if from_id not in failed]
+        read = _read_all_pages(hook, association, from_ids)
+        replaced = [from_id for from_id in from_ids if from_id not in read.failed]
         with conn.transaction():
             removed, written = store.replace_associations(
-                conn, association.table, association.from_column, association.to_column, replaced, pairs
+                conn, association.table, association.from_column, association.to_column, replaced, read.pairs
             )
         counts["sources"] += len(from_ids)
         counts["removed"] += removed
         counts["written"] += written
-        counts["failed_sources"] += len(failed)
+        counts["failed_sources"] += len(read.failed)
+        counts["paged_sources"] += read.paged_sources
         summary.records_read += len(from_ids)
         summary.records_written += removed + written
     with conn.transaction():
@@ -65,27 +86,60 @@ def refresh_associations(
     summary.details[association.table] = counts
 
 
-def _pairs(body: dict[str, Any], association: AssociationType) -> tuple[list[tuple], set[int]]:
-    """(from, to, type id, category, label) rows, and the source ids that failed for a real reason."""
-    pairs = []
+def _read_all_pages(hook: HubSpotHook, association: AssociationType, from_ids: list[int]) -> _Read:
+    """Every association of `from_ids`: the first page of all, then the next pages of those that have more."""
+    read = _Read()
+    pending: dict[str, str | None] = {str(from_id): None for from_id in from_ids}
+    while pending:
+        ids = list(pending)
+        cursors = {record_id: cursor for record_id, cursor in pending.items() if cursor is not None}
+        pending = {}
+        for start in range(0, len(ids), BATCH_SIZE):
+            chunk = ids[start : start + BATCH_SIZE]
+            response = hook.batch_read_associations(
+                association.from_type, association.to_type, chunk, after=cursors
+            )
+            more = _collect(response.body, chunk, read)
+            read.paged_sources += len(set(more) - set(cursors))
+            pending.update(more)
+    return read
+
+
+def _collect(body: dict[str, Any], asked: list[str], read: _Read) -> dict[str, str]:
+    """Add one response's rows and failures to `read`; returns the ids with a next page, with its cursor."""
+    more: dict[str, str] = {}
+    answered = set()
     for result in body.get("results") or []:
-        from_id = int(result["from"]["id"])
+        raw_id = str(result["from"]["id"])
+        answered.add(raw_id)
         for target in result.get("to") or []:
             for kind in target.get("associationTypes") or []:
-                pairs.append(
+                read.pairs.append(
                     (
-                        from_id,
+                        int(raw_id),
                         int(target["toObjectId"]),
                         int(kind["typeId"]),
                         kind.get("category") or "",
                         kind.get("label"),
                     )
                 )
-    failed: set[int] = set()
+        cursor = ((result.get("paging") or {}).get("next") or {}).get("after")
+        if cursor:
+            more[raw_id] = cursor
     for error in body.get("errors") or []:
-        if error.get("category") == "OBJECT_NOT_FOUND":
-            continue  # "no <type> is associated with <record>": the record has none
+        if _is_no_associations(error):
+            continue  # the record has none (or, on a later page, no more)
         context = error.get("context") or {}
-        for raw in context.get("fromObjectId") or context.get("ids") or []:
-            failed.add(int(raw))
-    return pairs, failed
+        ids = context.get("fromObjectId") or context.get("ids")
+        # An error that names no record may concern any input not answered: none of them is replaced.
+        for raw in ids if ids else [i for i in asked if i not in answered]:
+            read.failed.add(int(raw))
+            more.pop(str(raw), None)
+    return more
+
+
+def _is_no_associations(error: dict[str, Any]) -> bool:
+    sub_category = error.get("subCategory")
+    if sub_category is not None:
+        return sub_category == NO_ASSOCIATIONS
+    return error.get("category") == "OBJECT_NOT_FOUND"  # older answers carry the category alone

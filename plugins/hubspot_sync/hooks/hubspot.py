@@ -274,8 +274,12 @@ class HubSpotHook(BaseHook):
             f"objects.batch_{mode}", "standard", partial(method, object_type, {"inputs": inputs})
         )
 
-    def batch_read_associations(self, from_type: str, to_type: str, ids: list[str]) -> ApiResponse:
-        body = {"inputs": [{"id": record_id} for record_id in ids]}
+    def batch_read_associations(
+        self, from_type: str, to_type: str, ids: list[str], *, after: dict[str, str] | None = None
+    ) -> ApiResponse:
+        """One page of each record's associations; `after` maps an id to the cursor of its next page."""
+        after = after or {}
+        body = {"inputs": [{"id": i, **({"after": after[i]} if i in after else {})} for i in ids]}
         return self.request(
             "associations.batch_read",
             "standard",
