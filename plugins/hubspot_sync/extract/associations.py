@@ -32,7 +32,7 @@ NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
 
 
 @dataclass
-class _Read:
+class AssociationRead:
     """What HubSpot returned for one batch of source records, across all their pages."""
 
     pairs: list[tuple] = field(default_factory=list)
@@ -86,9 +86,9 @@ def refresh_associations(
     summary.details[association.table] = counts
 
 
-def _read_all_pages(hook: HubSpotHook, association: AssociationType, from_ids: list[int]) -> _Read:
+def _read_all_pages(hook: HubSpotHook, association: AssociationType, from_ids: list[int]) -> AssociationRead:
     """Every association of `from_ids`: the first page of all, then the next pages of those that have more."""
-    read = _Read()
+    read = AssociationRead()
     pending: dict[str, str | None] = {str(from_id): None for from_id in from_ids}
     while pending:
         ids = list(pending)
@@ -99,13 +99,13 @@ def _read_all_pages(hook: HubSpotHook, association: AssociationType, from_ids: l
             response = hook.batch_read_associations(
                 association.from_type, association.to_type, chunk, after=cursors
             )
-            more = _collect(response.body, chunk, read)
+            more = collect_answer(response.body, chunk, read)
             read.paged_sources += len(set(more) - set(cursors))
             pending.update(more)
     return read
 
 
-def _collect(body: dict[str, Any], asked: list[str], read: _Read) -> dict[str, str]:
+def collect_answer(body: dict[str, Any], asked: list[str], read: AssociationRead) -> dict[str, str]:
     """Add one response's rows and failures to `read`; returns the ids with a next page, with its cursor."""
     more: dict[str, str] = {}
     answered = set()
