@@ -1,5 +1,6 @@
 """Every DAG file parses cleanly, fast, offline, and carries the conventions operators rely on."""
 
+import json
 import socket
 import time
 from pathlib import Path
@@ -79,3 +80,54 @@ def test_dag_file_parses_offline_fast_and_complete(dag_file, offline):
         assert task.retries >= 1
         assert task.on_failure_callback
         assert task.on_retry_callback
+
+
+@pytest.fixture
+def broken_model(sync_config):
+    """The shipped configuration plus a model whose SQL file does not exist."""
+    path = sync_config(
+        {
+            "dag_defaults": {"retries": 0},
+            "models": {
+                "lost_model": {
+                    "sql": "models/no_such_model.sql",
+                    "object_type": "companies",
+                    "key": {"column": "company_id", "property": "id"},
+                    "properties": {"churn_risk": "churn_risk"},
+                }
+            },
+        }
+    )
+    return path
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda path: path.name)
+def test_a_broken_model_leaves_every_dag_parsing(dag_file, broken_model, offline):
+    bag = parse(dag_file)
+    assert bag.import_errors == {}
+    assert list(bag.dags) == [dag_file.stem]
+    if dag_file.stem == "hubspot_reverse_etl":
+        dag = bag.dags[dag_file.stem]
+        assert "push_lost_model" in dag.task_ids
+        assert "no_such_model.sql" in dag.get_task("push_lost_model").doc_md
+
+
+def test_a_broken_model_fails_only_its_task_naming_model_and_file(airflow_db, broken_model, webhook):
+    dag = parse(DAGS_DIR / "hubspot_reverse_etl.py").dags["hubspot_reverse_etl"]
+    # Only the broken model is selected: the others skip, and its task fails before any connection.
+    dag_run = dag.test(run_conf={"models": ["lost_model"]}, mark_success_pattern="^migrate$")
+
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "failed"
+    assert states.pop("push_lost_model") == "failed"
+    assert set(states.values()) == {"success", "skipped"}
+    failure = next(
+        alert
+        for alert in map(json.loads, (request["body"] for request in webhook))
+        if alert["event"] == "task_failure"
+    )
+    assert failure["task_id"] == "push_lost_model"
+    assert failure["try_number"] == 1  # not retried: the declaration would not change
+    assert "model lost_model" in failure["exception"]
+    assert "no_such_model.sql" in failure["exception"]
+    assert str(broken_model) in failure["exception"]
