@@ -4,7 +4,7 @@ import psycopg
 import pytest
 
 from tests.integration.mirror import sandbox_records, warehouse_records
-from tests.integration.test_extract_dag import run_extract, task_summaries
+from tests.integration.test_extract_dag import cursor_positions, run_extract, task_summaries
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +85,104 @@ def test_a_property_list_too_long_for_a_url_is_read_in_parts(airflow_db, hubspot
     assert mirrored == sandbox_records(hubspot, "contacts")
     assert mirrored[ids[0]][names[-1]] == f"value {ids[0]}"
     assert hubspot.stats()["byStatus"].get("414", 0) == 0
+
+
+def _create_string_properties(http, object_type, names):
+    for name in names:
+        created = http.post(
+            f"/crm/v3/properties/{object_type}",
+            json={
+                "name": name,
+                "label": name,
+                "type": "string",
+                "fieldType": "text",
+                "groupName": "contactinformation",
+            },
+        )
+        assert created.status_code == 201, created.text
+
+
+# (property, value, reason): HubSpot string properties that the sync configuration types (or
+# leaves to `properties` only, for `free_text`), each value one PostgreSQL cannot take as it is.
+HOSTILE_VALUES = [
+    ("title_text", "CEO\u0000x", "NUL characters (removed)"),
+    ("free_text", "a\u0000b", "NUL characters (removed)"),
+    ("seen_at", "0001-01-01T00:00:00+01:00", "outside the years 1 to 9999"),
+    ("seen_at", "-99999999999999", "outside the years 1 to 9999"),
+    ("seen_on", "0001-01-01T00:00:00+01:00", "outside the years 1 to 9999"),
+    ("score", "1e1000000", "outside PostgreSQL numeric's range"),
+    ("score", "1e-20000", "outside PostgreSQL numeric's range"),
+]
+TYPED = {"title_text": "string", "seen_at": "datetime", "seen_on": "date", "score": "number"}
+
+
+def test_one_record_per_hostile_value_is_rejected_by_field_while_the_rest_lands(
+    airflow_db, hubspot, warehouse, sync_config
+):
+    sync_config(
+        {
+            "dag_defaults": {"retries": 0},
+            "thresholds": {"max_reject_share": 1.0},  # every record read here is hostile
+            "objects": {"contacts": {"properties": TYPED}},
+        }
+    )
+    hubspot.seed(companies=5, contacts=60, deals=5)
+    ids = sorted(sandbox_records(hubspot, "contacts"))
+    with hubspot.http() as http:
+        _create_string_properties(http, "contacts", [*TYPED, "free_text"])
+
+        def write(targets):
+            inputs = [
+                {
+                    "id": str(record_id),
+                    "properties": {name: value, "score": "7" if name != "score" else value},
+                }
+                for record_id, (name, value, _) in targets.items()
+            ]
+            assert (
+                http.post("/crm/v3/objects/contacts/batch/update", json={"inputs": inputs}).status_code == 200
+            )
+
+        full_load = dict(zip(ids[: len(HOSTILE_VALUES)], HOSTILE_VALUES, strict=True))
+        write(full_load)
+        first = run_extract(objects=["contacts"])
+        assert first.state == "success"
+        # The same values again, on other records, through the incremental (search) path.
+        incremental = dict(zip(ids[-len(HOSTILE_VALUES) :], HOSTILE_VALUES, strict=True))
+        write(incremental)
+        cursor_before = cursor_positions(warehouse)["contacts"]
+        second = run_extract(objects=["contacts"])
+        assert second.state == "success"
+
+    assert cursor_positions(warehouse)["contacts"] > cursor_before
+    assert set(warehouse_records(warehouse, "contacts")) == set(ids)  # every record landed
+    with psycopg.connect(warehouse) as conn:
+        # The second run re-reads the first run's records too: they fall inside the search lookback.
+        for run, targets in ((first, full_load), (second, {**full_load, **incremental})):
+            rejects = conn.execute(
+                "SELECT record_id, field, reason FROM hubspot_sync.rejects WHERE run_id = %s", (run.run_id,)
+            ).fetchall()
+            assert {(int(record_id), field) for record_id, field, _ in rejects} == {
+                (record_id, name) for record_id, (name, _, _) in targets.items()
+            }
+            for record_id, field, reason in rejects:
+                name, value, expected = targets[int(record_id)]
+                assert expected in reason, (field, reason)
+                assert value.replace("\u0000", "") not in reason
+            for record_id, (name, value, _) in targets.items():
+                row = conn.execute(
+                    "SELECT properties ->> %s, properties ->> 'score', score, title_text, seen_at, seen_on "
+                    "FROM hubspot.contacts WHERE id = %s",
+                    (name, record_id),
+                ).fetchone()
+                stored, score_text, score, title_text, seen_at, seen_on = row
+                assert stored == value.replace("\u0000", "")  # what PostgreSQL can hold is kept
+                typed = {"title_text": title_text, "seen_at": seen_at, "seen_on": seen_on, "score": score}
+                if name == "title_text":
+                    assert title_text == "CEOx"
+                elif name in typed:
+                    assert typed[name] is None
+                if name != "score":  # the record's other fields landed
+                    assert (score_text, score) == ("7", 7)
+    summary = task_summaries(warehouse, second.run_id)["extract_contacts"][1]
+    assert summary["mode"] == "incremental"

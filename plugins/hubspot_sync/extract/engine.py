@@ -23,6 +23,7 @@ import psycopg
 
 from hubspot_sync.config import ObjectConfig
 from hubspot_sync.extract import store
+from hubspot_sync.extract.retype import retype_column
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.objects import OBJECT_TYPES
 from hubspot_sync.records import Row, RowRules, to_row
@@ -69,18 +70,22 @@ class ObjectExtractor:
         self.object_config = object_config
         self.run_info = run
 
-    def run(self, request: ExtractRequest) -> RunSummary:
+    def run(self, request: ExtractRequest, summary: RunSummary | None = None) -> RunSummary:
+        """Extract; counts go into `summary` (a new one if not given) as each batch commits."""
         object_type = OBJECT_TYPES[request.object_type]
-        summary = RunSummary(request.object_type)
+        summary = summary if summary is not None else RunSummary(request.object_type)
         stats = self.hook.stats
         calls_before, limited_before, retries_before = stats.api_calls, stats.rate_limited, stats.retries
         hubspot_properties = self.hook.get_properties(object_type.name)
         with self.conn.transaction():
             drift = store.update_catalog(self.conn, object_type.name, hubspot_properties)
             drift["configuration"] = self._configuration_drift(hubspot_properties)
-            drift["configuration"] += store.ensure_columns(
-                self.conn, object_type.name, dict(self.object_config.properties)
-            )
+            configured = dict(self.object_config.properties)
+            differing = store.ensure_columns(self.conn, object_type.name, configured)
+            for column, existing in differing.items():
+                retyped = retype_column(self.conn, object_type.name, column, existing, configured[column])
+                record_rejects(self.conn, self.run_info, retyped.rejects)
+                drift["configuration"].append(retyped.note(object_type.name))
             for column in object_type.indexed_properties:
                 if column in self.object_config.properties:
                     store.ensure_index(self.conn, object_type.name, column)

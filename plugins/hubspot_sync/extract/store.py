@@ -60,14 +60,16 @@ def table_id(name: str) -> sql.Identifier:
     return sql.Identifier(SCHEMA, name)
 
 
-def ensure_columns(conn: psycopg.Connection, object_type: str, column_types: dict[str, str]) -> list[str]:
-    """Add missing typed columns; return notes on configured columns whose existing type differs."""
+def ensure_columns(
+    conn: psycopg.Connection, object_type: str, column_types: dict[str, str]
+) -> dict[str, str]:
+    """Add missing typed columns; return configured columns whose existing type differs (-> that type)."""
     existing = dict(
         conn.execute(
             load_sql("extract/column_types"), {"table": f"{SCHEMA}.{object_type}", "object_type": object_type}
         ).fetchall()
     )
-    notes = []
+    differing = {}
     for column, property_type in column_types.items():
         wanted = PG_TYPES[property_type]
         if column not in existing:
@@ -77,11 +79,8 @@ def ensure_columns(conn: psycopg.Connection, object_type: str, column_types: dic
                 )
             )
         elif existing[column] != wanted:
-            notes.append(
-                f"hubspot.{object_type}.{column} is {existing[column]} but configured as {property_type} "
-                f"({wanted}); the column is left as it is: migrate it by hand or rename the property"
-            )
-    return notes
+            differing[column] = existing[column]
+    return differing
 
 
 def ensure_index(conn: psycopg.Connection, object_type: str, column: str) -> None:

@@ -11,6 +11,30 @@ class WarehouseConnectionError(RuntimeError):
     """The warehouse connection is missing or cannot be opened; the message says how to fix it."""
 
 
+class WarehouseConnectionLost(RuntimeError):
+    """An open warehouse connection failed mid-task; the message names the server and the cause."""
+
+
+class WarehouseStatementFailed(RuntimeError):
+    """PostgreSQL refused a statement; the message is `describe_error`'s, free of record values."""
+
+
+def describe_error(error: psycopg.Error) -> str:
+    """A PostgreSQL error for a log or an alert: class, SQLSTATE and, unless it may quote a value
+    (data exceptions, class 22), the primary message; never DETAIL or CONTEXT, which quote rows."""
+    sqlstate = error.sqlstate or ""
+    text = f"{type(error).__name__}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    primary = (error.diag.message_primary or "").strip() if sqlstate else ""
+    if primary and not sqlstate.startswith("22"):
+        text += f": {primary}"
+    return text
+
+
+def address(conn: psycopg.Connection) -> str:
+    """host:port of an open connection (a socket directory for local ones), never the password."""
+    return f"{conn.info.host}:{conn.info.port}"
+
+
 class WarehouseHook(PostgresHook):
     """PostgresHook that hands out psycopg 3 connections and explains connection problems.
 

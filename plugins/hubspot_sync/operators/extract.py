@@ -2,6 +2,12 @@
 
 Thin: they turn the Airflow context (data interval, run type, params) into an extraction
 request, wire the HubSpot hook to the warehouse, record the run summary and return it.
+
+Failures that a retry cannot fix (too many rejects, a column PostgreSQL will not retype) are
+final (`AirflowFailException`): a retry of a failed reject gate would find the cursor already
+past the rejected records, read nothing and succeed, hiding the failure. A lost warehouse
+connection is reported as itself (address, cause, what was committed), never as the follow-on
+"connection is closed" of the cleanup that runs after it.
 """
 
 from __future__ import annotations
@@ -12,17 +18,25 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hubspot_sync.config import load_config
 from hubspot_sync.extract import store
 from hubspot_sync.extract.associations import refresh_associations
-from hubspot_sync.extract.engine import ExtractRequest, ObjectExtractor
+from hubspot_sync.extract.engine import ExtractRequest, ObjectExtractor, RejectShareExceeded
+from hubspot_sync.extract.retype import RetypeRefused
 from hubspot_sync.hooks.hubspot import HubSpotHook
-from hubspot_sync.hooks.warehouse import WarehouseHook
+from hubspot_sync.hooks.warehouse import (
+    WarehouseConnectionLost,
+    WarehouseHook,
+    WarehouseStatementFailed,
+    address,
+    describe_error,
+)
 from hubspot_sync.objects import ASSOCIATION_TYPES
-from hubspot_sync.run_metrics import RunInfo, RunSummary, record_run
+from hubspot_sync.run_metrics import RunInfo, RunSummary, mark_abandoned, record_run
 from hubspot_sync.sql import load_sql
 from hubspot_sync.values import epoch_ms, parse_datetime
 
@@ -62,16 +76,39 @@ class _ExtractBase(BaseOperator):
             conn.close()
 
     def _recorded(self, conn, run: RunInfo, summary: RunSummary, work: Callable[[], None]) -> dict[str, Any]:
+        mark_abandoned(conn, run)
         record_run(conn, run, summary, "running")
+        where = address(conn)
         try:
             work()
+        except psycopg.Error as error:
+            self._record_failure(conn, run, summary)
+            if conn.closed or conn.broken:
+                raise WarehouseConnectionLost(_lost_message(error, where, summary)) from None
+            raise WarehouseStatementFailed(
+                f"PostgreSQL at {where} refused a statement while extracting {summary.object_type}: "
+                f"{describe_error(error)}"
+            ) from None
+        except (RejectShareExceeded, RetypeRefused) as error:
+            self._record_failure(conn, run, summary)
+            raise AirflowFailException(str(error)) from None
         except BaseException:
-            record_run(conn, run, summary, "failed")
+            self._record_failure(conn, run, summary)
             raise
         record_run(conn, run, summary, "success")
         result = summary.as_dict()
         self.log.info("Run summary: %s", result)
         return result
+
+    def _record_failure(self, conn: psycopg.Connection, run: RunInfo, summary: RunSummary) -> None:
+        # Best effort: without a connection the row stays 'running' until a later task marks it
+        # abandoned, and the error that stopped the task matters more than this one.
+        if conn.closed or conn.broken:
+            return
+        try:
+            record_run(conn, run, summary, "failed")
+        except psycopg.Error as error:
+            self.log.warning("Could not record the failed run: %s", type(error).__name__)
 
 
 class ExtractObjectOperator(_ExtractBase):
@@ -104,11 +141,12 @@ class ExtractObjectOperator(_ExtractBase):
             def work() -> None:
                 conn.execute(load_sql("extract/lock"), lock)
                 try:
-                    extractor = ObjectExtractor(hook, conn, config.objects[self.object_type], run)
-                    result = extractor.run(request)
+                    # Filled as batches commit: after a failure it still says what is in the warehouse.
+                    ObjectExtractor(hook, conn, config.objects[self.object_type], run).run(request, summary)
                 finally:
-                    conn.execute(load_sql("extract/unlock"), lock)
-                vars(summary).update({k: v for k, v in vars(result).items() if k != "started_at"})
+                    # A lost session has released the lock already; unlocking it would only fail.
+                    if not (conn.closed or conn.broken):
+                        conn.execute(load_sql("extract/unlock"), lock)
 
             return self._recorded(conn, run, summary, work)
 
@@ -146,6 +184,17 @@ class ExtractAssociationsOperator(_ExtractBase):
                 summary.details["retries"] = hook.stats.retries
 
             return self._recorded(conn, run, summary, work)
+
+
+def _lost_message(error: BaseException, where: str, summary: RunSummary) -> str:
+    cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    batches = summary.details.get("batches_committed", 0)
+    cursor = summary.details.get("cursor_committed", "the cursor did not move")
+    return (
+        f"Lost the warehouse connection (PostgreSQL at {where}) while extracting {summary.object_type}: "
+        f"{cause}. Committed before that: {summary.records_written} rows changed in {batches} batches; "
+        f"cursor: {cursor}. The next run resumes from what was committed."
+    )
 
 
 def _window_end_ms(context: Any) -> int:

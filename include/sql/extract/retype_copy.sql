@@ -1,0 +1,1 @@
+COPY {stage} (id, value) FROM STDIN
