@@ -1,16 +1,19 @@
 """The ASGI application: Starlette routes behind a gate that does what HubSpot's edge does.
 
 For every API call (anything outside ``/_sandbox/``) the gate, in order: refuses over-long URLs (414),
-checks the bearer token (401), counts the call against the rate windows (429 with ``policyName``), applies
-any injected fault, then lets the route answer; it adds the correlation and rate-limit headers and records
-the call in the stats under its path template. Errors from routes are turned into HubSpot-shaped bodies
-by the exception handlers, so no framework default page (or bare 500) ever reaches a client.
+checks the bearer token (401), counts the call against the rate windows (429 with ``policyName``), checks the
+token's scopes (403 ``MISSING_SCOPES``), applies any injected fault, then lets the route answer; it adds the
+correlation and rate-limit headers and records the call in the stats under its path template. Errors from
+routes are turned into HubSpot-shaped bodies by the exception handlers, so no framework default page (or bare
+500) ever reaches a client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,6 +34,7 @@ from hubspot_sandbox.errors import ApiError, new_correlation_id, unauthorized
 from hubspot_sandbox.faults import Fault
 from hubspot_sandbox.http_util import json_response
 from hubspot_sandbox.limits import rate_limit_body
+from hubspot_sandbox.scopes import Grants, missing_scopes, missing_scopes_error, required_scopes
 from hubspot_sandbox.sources import integration_source, writing_as
 from hubspot_sandbox.state import Sandbox
 
@@ -78,7 +82,14 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return json_response(body, 500)
 
 
-def build_app(sandbox: Sandbox) -> ASGIApp:
+def build_app(
+    sandbox: Sandbox,
+    grants: Grants | None = None,
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    on_write: Callable[[], None] | None = None,
+) -> ASGIApp:
+    """The sandbox as an ASGI app. `grants` maps each accepted token to its scopes (default: the sandbox's
+    token with every scope); `on_write` is told of every call that may have changed the portal."""
     routes = [
         *routes_control.ROUTES,
         *routes_batch.ROUTES,  # before the objects' /{objectId} routes, which would also match batch paths
@@ -89,27 +100,46 @@ def build_app(sandbox: Sandbox) -> ASGIApp:
     app = Starlette(
         routes=routes,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        lifespan=lifespan,
     )
     app.state.sandbox = sandbox
-    return ApiGate(app, sandbox)
+    return ApiGate(app, sandbox, grants or {sandbox.token: None}, on_write)
 
 
 class ApiGate:
     """Auth, rate limits, faults, headers and stats around every HubSpot API call."""
 
-    def __init__(self, app: Starlette, sandbox: Sandbox) -> None:
+    def __init__(
+        self, app: Starlette, sandbox: Sandbox, grants: Grants, on_write: Callable[[], None] | None = None
+    ) -> None:
         self.app = app
         self.sandbox = sandbox
+        self.grants = grants
+        self.on_write = on_write
         self.state = app.state  # lets tests reach the sandbox from the outer app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif self.on_write is None or scope["method"] in ("GET", "HEAD"):
+            await self._serve(scope, receive, send)
+        else:
+            # Told before and after: a save that runs while the call awaits must not clear the news of it.
+            self.on_write()
+            try:
+                await self._serve(scope, receive, send)
+            finally:
+                self.on_write()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
         sandbox = self.sandbox
         correlation_id = new_correlation_id()
         scope[CORRELATION_KEY] = correlation_id
-        endpoint = f"{scope['method']} {self._template(scope)}"
+        template, path_params = self._template(scope)
+        endpoint = f"{scope['method']} {template}"
         headers: dict[str, str] = {"X-HubSpot-Correlation-Id": correlation_id}
         status_seen: dict[str, int] = {}
 
@@ -129,7 +159,7 @@ class ApiGate:
             sandbox.stats.record(endpoint, 414)
             return
         token = _bearer_token(scope)
-        if token is None or token != sandbox.token:
+        if token is None or token not in self.grants:
             await self._answer(send_with_headers, 401, unauthorized().body(correlation_id))
             sandbox.stats.record(endpoint, 401)
             return
@@ -139,6 +169,11 @@ class ApiGate:
             assert verdict.policy is not None
             await self._answer(send_with_headers, 429, rate_limit_body(verdict.policy, correlation_id))
             sandbox.stats.record(endpoint, 429, verdict.policy)
+            return
+        needed = required_scopes(scope["method"], template, path_params)
+        if missing_scopes(self.grants[token], needed):
+            await self._answer(send_with_headers, 403, missing_scopes_error(needed).body(correlation_id))
+            sandbox.stats.record(endpoint, 403)
             return
         fault = sandbox.faults.decide(endpoint)
         if fault is not None:
@@ -190,15 +225,16 @@ class ApiGate:
         await response({"type": "http"}, _no_receive, send)
         self.sandbox.stats.record(endpoint, fault.status)
 
-    def _template(self, scope: Scope) -> str:
-        partial = None
+    def _template(self, scope: Scope) -> tuple[str, dict[str, str]]:
+        """The path template of the route that answers, and its path parameters."""
+        partial: tuple[str, dict[str, str]] | None = None
         for route in self.app.router.routes:
-            match, _ = route.matches(scope)
+            match, child = route.matches(scope)
             if match == Match.FULL:
-                return route.path  # type: ignore[attr-defined]
+                return route.path, child.get("path_params", {})  # type: ignore[attr-defined]
             if match == Match.PARTIAL and partial is None:
-                partial = route.path  # type: ignore[attr-defined]
-        return partial or UNMATCHED
+                partial = (route.path, child.get("path_params", {}))  # type: ignore[attr-defined]
+        return partial or (UNMATCHED, {})
 
     @staticmethod
     async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:

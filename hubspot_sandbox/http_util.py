@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from hubspot_sandbox.state import Sandbox
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 MAX_BATCH_INPUTS = 100
+_DECODE_POSITION = re.compile(r"^(?P<reason>.*?)\s*\(byte (?P<byte>\d+)\)$")
 
 
 def sandbox_of(request: Request) -> Sandbox:
@@ -32,14 +34,44 @@ def no_content() -> Response:
 
 
 async def json_body(request: Request) -> Any:
-    """The decoded body, or HubSpot's 400 for malformed JSON."""
+    """The decoded body, or HubSpot's 400 for malformed JSON or text that is not UTF-8."""
     raw = await request.body()
     if not raw.strip():
         raise validation_error("Invalid input JSON: the request body is empty")
     try:
         return _decoder.decode(raw)
+    except UnicodeDecodeError:
+        raise validation_error(_invalid_utf8(raw)) from None
     except msgspec.DecodeError as problem:
-        raise validation_error(f"Invalid input JSON on {problem}") from None
+        found = _DECODE_POSITION.match(str(problem))
+        if found is None:
+            raise validation_error(f"Invalid input JSON: {problem}") from None
+        position = int(found["byte"])
+        reason = found["reason"].removeprefix("JSON is malformed: ")
+        if reason == "invalid character" and position < len(raw):
+            if raw[position] >= 0x80:  # outside a string msgspec does not say it is bad UTF-8
+                raise validation_error(_invalid_utf8(raw)) from None
+            reason = f"Unexpected character ('{chr(raw[position])}' (code {raw[position]}))"
+        raise validation_error(_invalid_json(raw, position, reason)) from None
+
+
+def _invalid_json(raw: bytes, position: int, reason: str) -> str:
+    """HubSpot's wording: ``Invalid input JSON on line 1, column 15: <what is wrong>``."""
+    line = raw.count(b"\n", 0, position) + 1
+    column = position - (raw.rfind(b"\n", 0, position) + 1) + 1
+    return f"Invalid input JSON on line {line}, column {column}: {reason}"
+
+
+def _invalid_utf8(raw: bytes) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        byte = raw[problem.start]
+        # A byte that cannot begin a character, or a character cut short (as HubSpot's parser names them).
+        kind = "start" if not 0xC2 <= byte <= 0xF4 else "middle"
+        shown = byte if kind == "start" or problem.start + 1 >= len(raw) else raw[problem.start + 1]
+        return _invalid_json(raw, problem.start, f"Invalid UTF-8 {kind} byte 0x{shown:02x}")
+    return "Invalid input JSON: the request body is not UTF-8 text"
 
 
 async def json_object(request: Request) -> dict[str, Any]:

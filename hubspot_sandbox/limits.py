@@ -1,5 +1,6 @@
 """Rate limits as HubSpot applies them: a rolling 10-second burst window per token, a separate per-second
-window for search, and a daily count for the account (the sandbox is one account whose day is UTC).
+window for search, and a daily count for the account that resets at midnight in the account's time zone
+(the sandbox is one account; its zone is ``--account-timezone``, America/New_York unless told).
 
 The limiter only decides and counts; the app turns its verdicts into 429 bodies and headers.
 """
@@ -8,8 +9,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hubspot_sandbox.errors import validation_error
 
@@ -22,11 +26,12 @@ class Tier:
     daily_max: int
 
 
-# Private-app figures from HUBSPOT_API.md; Professional's daily limit is 625,000 or 650,000 depending on the
-# source, and the API-limit-increase add-on raises the burst to 250: both settable via PUT /_sandbox/limits.
+# Private-app figures from HUBSPOT_API.md (Professional's 650,000 a day: HubSpot's changelog "Increasing our
+# API limits"); the API-limit-increase add-on raises the burst to 250: settable via PUT /_sandbox/limits.
+DEFAULT_ACCOUNT_TIMEZONE = "America/New_York"
 TIERS: dict[str, Tier] = {
     "starter": Tier(burst_max=100, burst_window_ms=10_000, search_per_second=5, daily_max=250_000),
-    "professional": Tier(burst_max=190, burst_window_ms=10_000, search_per_second=5, daily_max=625_000),
+    "professional": Tier(burst_max=190, burst_window_ms=10_000, search_per_second=5, daily_max=650_000),
     "enterprise": Tier(burst_max=190, burst_window_ms=10_000, search_per_second=5, daily_max=1_000_000),
 }
 TIER_NAMES = ("off", *TIERS)
@@ -39,14 +44,29 @@ class Verdict:
     headers: dict[str, str]
 
 
+def account_zone(name: str) -> ZoneInfo:
+    """The IANA zone of the account, or ValueError naming what was given."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as America/New_York") from None
+
+
 class RateLimiter:
-    def __init__(self, tier: str = "off") -> None:
+    def __init__(
+        self,
+        tier: str = "off",
+        account_timezone: str = DEFAULT_ACCOUNT_TIMEZONE,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.tier_name = "off"
         self.tier: Tier | None = None
         self.tiers = dict(TIERS)
         self._burst: dict[str, deque[float]] = {}
         self._search: dict[str, deque[float]] = {}
         self._daily_used = 0
+        self.zone = account_zone(account_timezone)
+        self.wall_clock = wall_clock  # seconds since the epoch; tests move it across midnight
         self._day = self._today()
         self.set_tier(tier)
 
@@ -57,7 +77,13 @@ class RateLimiter:
         self.tier = self.tiers.get(name)
 
     def configure(self, body: dict[str, Any]) -> None:
-        """Apply a PUT /_sandbox/limits body: ``tier``, per-tier overrides, ``dailyUsed``."""
+        """Apply a PUT /_sandbox/limits body: ``tier``, per-tier overrides, ``dailyUsed``,
+        ``accountTimezone``."""
+        if "accountTimezone" in body:
+            try:
+                self.set_account_timezone(str(body["accountTimezone"]))
+            except ValueError as problem:
+                raise validation_error(f"accountTimezone: {problem}") from None
         if "tiers" in body:
             for name, overrides in body["tiers"].items():
                 if name not in self.tiers or not isinstance(overrides, dict):
@@ -69,7 +95,12 @@ class RateLimiter:
         else:
             self.set_tier(self.tier_name)
         if "dailyUsed" in body:
+            self._roll_day()  # the count given is today's
             self._daily_used = int(body["dailyUsed"])
+
+    def set_account_timezone(self, name: str) -> None:
+        self.zone = account_zone(name)
+        self._day = self._today()
 
     def reset(self) -> None:
         """Forget counts and per-tier overrides; the chosen tier stays (it came from --rate-limit)."""
@@ -80,11 +111,19 @@ class RateLimiter:
         self._daily_used = 0
 
     def describe(self) -> dict[str, Any]:
+        self._roll_day()
         return {
             "tier": self.tier_name,
             "tiers": {name: asdict(tier) for name, tier in self.tiers.items()},
             "dailyUsed": self._daily_used,
+            "accountTimezone": self.zone.key,
+            "dailyResetsAt": self.daily_reset_at().isoformat(),
         }
+
+    def daily_reset_at(self) -> datetime:
+        """The next midnight in the account's time zone (23 or 25 hours away on a DST change)."""
+        tomorrow = self._today() + timedelta(days=1)
+        return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=self.zone)
 
     def check(self, token: str, is_search: bool) -> Verdict:
         """Count one request against the token's windows, or refuse it with the policy it broke."""
@@ -140,9 +179,8 @@ class RateLimiter:
         if today != self._day:
             self._day, self._daily_used = today, 0
 
-    @staticmethod
-    def _today() -> int:
-        return int(time.time() // 86_400)
+    def _today(self) -> date:
+        return datetime.fromtimestamp(self.wall_clock(), self.zone).date()
 
 
 def rate_limit_body(policy: str, correlation_id: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ import httpx
 import uvicorn
 
 from hubspot_sandbox.app import build_app, quiet_deliberate_drops
+from hubspot_sandbox.limits import DEFAULT_ACCOUNT_TIMEZONE
 from hubspot_sandbox.search_index import DEFAULT_JITTER_MS, DEFAULT_LAG_MS
 from hubspot_sandbox.state import Sandbox
 
@@ -113,19 +114,23 @@ def run_sandbox(
     search_lag_jitter_ms: int = DEFAULT_JITTER_MS,
     host: str = "127.0.0.1",
     startup_timeout_s: float = 10.0,
+    account_timezone: str = DEFAULT_ACCOUNT_TIMEZONE,
+    scoped_tokens: dict[str, Iterable[str]] | None = None,
 ) -> Iterator[SandboxHandle]:
     """Serve a fresh sandbox on a free port for the duration of the block. Search lags writes by 2-5 s,
-    as HubSpot's does; ``search_lag_ms=0`` makes every write searchable at once."""
+    as HubSpot's does; ``search_lag_ms=0`` makes every write searchable at once. ``token`` has every scope;
+    ``scoped_tokens`` adds tokens that hold only the scopes listed for them."""
     from hubspot_sandbox.seed import seed as seed_records
 
     sandbox = Sandbox(token, rate_limit=rate_limit, search_lag_ms=search_lag_ms)
     sandbox.set_search_lag(search_lag_ms, search_lag_jitter_ms)
+    sandbox.limiter.set_account_timezone(account_timezone)
     if seed:
         seed_records(sandbox, seed, seed_number=seed_number)
+    grants = {token: None, **{t: frozenset(scopes) for t, scopes in (scoped_tokens or {}).items()}}
     port = free_port(host)
-    config = uvicorn.Config(
-        build_app(sandbox), host=host, port=port, log_level="warning", access_log=False, lifespan="off"
-    )
+    app = build_app(sandbox, grants)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     quiet_deliberate_drops()
     thread = threading.Thread(target=server.run, name=f"hubspot-sandbox-{port}", daemon=True)

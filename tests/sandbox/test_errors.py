@@ -35,11 +35,48 @@ def test_malformed_and_mistyped_bodies_are_400(http, method, path, content):
         assert_hubspot_error(response, 400, "VALIDATION_ERROR")
 
 
-def test_malformed_json_message_names_the_position(http):
+# HubSpot's words for a body it cannot parse: "Invalid input JSON on line 1, column 15: ..."
+# (https://github.com/Chinchilla-Software-Com/HubSpot.NET/issues/23 quotes HubSpot's 400 body).
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"a": }', "Invalid input JSON on line 1, column 7: Unexpected character ('}' (code 125))"),
+        (b'{\n  "properties": {\n    "email": x', "Invalid input JSON on line 3, column 14: Unexpected"),
+        (
+            b'{"properties": {"firstname": "Ren\xe9"}}',
+            "Invalid input JSON on line 1, column 34: Invalid UTF-8 middle byte 0x22",
+        ),
+        (b"\xff\xfe{}", "Invalid input JSON on line 1, column 1: Invalid UTF-8 start byte 0xff"),
+        (b'{"properties": {"firstname": "\xc3("}}', "Invalid input JSON on line 1, column 31: Invalid UTF-8"),
+    ],
+)
+def test_malformed_json_message_names_the_position(http, content, message):
     body = assert_hubspot_error(
-        http.post("/crm/v3/objects/contacts", content=b'{"a": }'), 400, "VALIDATION_ERROR"
+        http.post("/crm/v3/objects/contacts", content=content), 400, "VALIDATION_ERROR"
     )
-    assert body["message"].startswith("Invalid input JSON")
+    assert body["message"].startswith(message), body["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/crm/v3/objects/contacts",
+        "/crm/v3/objects/contacts/batch/upsert",
+        "/crm/v3/objects/contacts/search",
+        "/crm/v3/properties/contacts",
+        "/crm/v4/associations/contacts/companies/batch/read",
+    ],
+)
+def test_invalid_utf8_in_a_body_is_400_not_500(hubspot, http, path):
+    """Latin-1 text sent as if it were UTF-8 (a common client bug) is the caller's 400."""
+    response = http.request(
+        "POST",
+        path,
+        content='{"inputs": [], "name": "Café"}'.encode("latin-1"),
+        headers={"content-type": "application/json"},
+    )
+    assert_hubspot_error(response, 400, "VALIDATION_ERROR")
+    assert hubspot.stats()["byStatus"] == {"400": 1}
 
 
 @pytest.mark.parametrize(
