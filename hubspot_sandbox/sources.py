@@ -48,14 +48,11 @@ class Source:
     source_type: str
     source_id: str | None = None
     user_id: int | None = None
-    label: str | None = None
 
     def history_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"sourceType": self.source_type}
         if self.source_id is not None:
             fields["sourceId"] = self.source_id
-        if self.label is not None:
-            fields["sourceLabel"] = self.label
         if self.user_id is not None:
             fields["updatedByUserId"] = self.user_id
         return fields
