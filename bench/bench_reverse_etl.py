@@ -11,6 +11,13 @@ $HUBSPOT_SYNC_PG_URL (`make bench` provides one); a scratch database is created 
 Reported per run: batch calls against ceil(N/100), all API calls, 429s, seconds, rows per second, peak RSS.
 Runs: first push (every row new: upserts create the contacts), every row changed (upserts update them),
 and nothing changed (must cost zero calls).
+
+    python bench/bench_reverse_etl.py --isolation --trials 20   # cost of isolating bad rows
+
+With --isolation it measures instead what HubSpot's all-or-nothing batches cost: batches of 100 upserts
+with k inputs HubSpot refuses, at random places (seeded), sent through the reverse ETL's sender
+(reverse_etl/send.py); reported per k: batch calls (min, mean, max over the trials), when the 400 names
+the refused inputs and when it names only the property (then the batch is bisected).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 PG_URL_ENV = "HUBSPOT_SYNC_PG_URL"
 BATCH_UPSERT = "POST /crm/v3/objects/{objectType}/batch/upsert"
 TIER_REQUESTS_PER_10S = {"off": 1_000_000, "starter": 100, "professional": 190}
+ISOLATION_BAD_COUNTS = (0, 1, 2, 5, 10, 25, 50, 100)
 
 
 def peak_rss_mib() -> float:
@@ -87,10 +95,61 @@ def fill_source(db_url: str, rows: int, events: int) -> None:
         )
 
 
+def isolation_costs(db_url: str, sandbox, conn_json: str, trials: int, seed: int) -> dict:
+    """Batch calls to get one batch of 100 written when k of its inputs are refused."""
+    import random
+    import statistics
+
+    import psycopg
+
+    os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = conn_json
+    from hubspot_sync.config import load_config
+    from hubspot_sync.hooks.hubspot import HubSpotHook
+    from hubspot_sync.reverse_etl.diff import Change
+    from hubspot_sync.reverse_etl.send import BatchSender
+    from hubspot_sync.run_metrics import RunInfo
+
+    shipped = load_config().models["contact_usage_score"]
+    model = shipped.model_copy(update={"properties": {"tier": "customer_tier"}})
+    draw = random.Random(seed)
+    report: dict = {}
+    with psycopg.connect(db_url) as conn, psycopg.connect(db_url) as budget_conn:
+        for names_inputs in (True, False):
+            sandbox.set_config(batchErrorsNameInputs=names_inputs)
+            mode = "refusal_names_inputs" if names_inputs else "refusal_names_property_only"
+            report[mode] = {}
+            for bad_count in ISOLATION_BAD_COUNTS:
+                calls = []
+                for trial in range(trials):
+                    bad = set(draw.sample(range(100), bad_count))
+                    items = []
+                    for n in range(100):
+                        tier = "diamond" if n in bad else "gold"  # diamond is no option of customer_tier
+                        key = f"k{bad_count}_t{trial}_{n}@example.com"
+                        change = Change(key, "upsert", {"customer_tier": tier}, {"customer_tier": None})
+                        items.append((change, {"customer_tier": tier}))
+                    hook = HubSpotHook(budget_conn_factory=lambda: budget_conn)
+                    run = RunInfo("bench", f"{mode}_{bad_count}_{trial}", "push")
+                    sender = BatchSender(conn, hook, "isolation", model, run)
+                    refused = sum(sender.send(items).values())
+                    assert refused == bad_count, (refused, bad_count)
+                    calls.append(sender.counts.calls)
+                report[mode][bad_count] = {
+                    "min": min(calls),
+                    "mean": round(statistics.mean(calls), 1),
+                    "max": max(calls),
+                }
+                print(f"{mode} k={bad_count}: {json.dumps(report[mode][bad_count])}", flush=True)
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--tier", choices=sorted(TIER_REQUESTS_PER_10S), default="off")
+    parser.add_argument("--isolation", action="store_true", help="measure the cost of isolating bad rows")
+    parser.add_argument("--trials", type=int, default=20, help="batches per bad-row count (--isolation)")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     base_url = os.environ.get(PG_URL_ENV)
     if not base_url:
@@ -119,6 +178,12 @@ def main() -> int:
                     "extra": {"requests_per_10s": TIER_REQUESTS_PER_10S[args.tier]},
                 }
             )
+            if args.isolation:
+                costs = isolation_costs(db_url, sandbox, conn_json, args.trials, args.seed)
+                print(
+                    json.dumps({"bench": "reverse_etl_isolation", "trials": args.trials, **costs}, indent=2)
+                )
+                return 0
             for run_id, events in (("first_push", 10), ("all_changed", 20), ("no_change", 20)):
                 fill_source(db_url, args.rows, events)
                 sandbox.reset_stats()

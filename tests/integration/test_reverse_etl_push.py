@@ -1,11 +1,14 @@
 """Reverse ETL against the sandbox over HTTP and a real PostgreSQL: end states on both sides.
 
-One module past 400 lines on purpose: every scenario shares the same few fixtures and helpers.
+One module past 400 lines on purpose: every scenario shares the same few fixtures and helpers. The
+sandbox writes batches all or nothing, as HubSpot does: a batch refused whole is split until its bad
+rows are isolated, and writes whose answer was lost are sent again without making duplicates.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -468,8 +471,8 @@ def test_stale_cached_definitions_are_corrected_by_hubspot_and_by_refusals(push,
     assert added.records_rejected == 0
     assert contact_values(sandbox, "t1@example.com")["customer_tier"] == "diamond"
 
-    # An option removed in HubSpot: the cached copy still allows it, HubSpot refuses it in a 207 while
-    # the other input of the batch is accepted; the refusal drops the cache.
+    # An option removed in HubSpot: the cached copy still allows it, HubSpot refuses the batch whole, the
+    # refused input is isolated and the other input is sent again and accepted; the refusal drops the cache.
     set_tier_options(sandbox, ["bronze", "silver", "gold"])
     db.execute(
         "UPDATE app.tiers SET tier = CASE email WHEN 't2@example.com' THEN 'platinum' ELSE 'silver' END"
@@ -488,3 +491,109 @@ def test_stale_cached_definitions_are_corrected_by_hubspot_and_by_refusals(push,
     retried = push("tiers", model, max_reject_share=1.0)
     assert retried.records_rejected == 1  # checked against live definitions, not sent again
     assert sandbox.stats()["byEndpoint"] == {"GET /crm/v3/properties/{objectType}": 1}
+
+
+def tier_table(db, rows: int) -> None:
+    db.execute("CREATE TABLE app.tiers (n integer, email text, tier text)")
+    db.execute(
+        "INSERT INTO app.tiers SELECT n, 't' || n || '@example.com', 'gold' FROM generate_series(0, %s) AS n",
+        (rows - 1,),
+    )
+    db.commit()
+
+
+@pytest.mark.parametrize(
+    "name_inputs", [True, False], ids=["refusal_names_inputs", "refusal_names_properties"]
+)
+@pytest.mark.parametrize("bad", [[37], [0, 1, 50, 99]], ids=["one_bad_row", "four_bad_rows"])
+def test_a_refused_batch_is_split_until_its_bad_rows_are_isolated(
+    push, db, sandbox, models_dir, name_inputs, bad
+):
+    tier_table(db, 100)
+    model = make_model(models_dir, "SELECT email, tier FROM app.tiers", mode="upsert", **TIER)
+    push("tiers", model)  # caches the definitions: platinum is an option
+    # HubSpot drops the option; the cached copy still allows it, so the rows reach HubSpot and one batch
+    # of 100 is refused whole. Portals differ in whether the 400 names the inputs or only the property.
+    set_tier_options(sandbox, ["bronze", "silver", "gold"])
+    sandbox.set_config(batchErrorsNameInputs=name_inputs)
+    db.execute("UPDATE app.tiers SET tier = CASE WHEN n = ANY(%s) THEN 'platinum' ELSE 'silver' END", (bad,))
+    db.commit()
+    sandbox.reset_stats()
+
+    summary = push("tiers", model, max_reject_share=1.0)
+
+    tiers = {n: contact_values(sandbox, f"t{n}@example.com")["customer_tier"] for n in range(100)}
+    assert tiers == {n: "gold" if n in bad else "silver" for n in range(100)}
+    failed = db.execute(
+        "SELECT record_key, last_error_category, last_error, last_correlation_id "
+        "FROM hubspot_sync.push_state WHERE failed_attempts > 0 ORDER BY record_key"
+    ).fetchall()
+    assert [key for key, _, _, _ in failed] == sorted(f"t{n}@example.com" for n in bad)
+    assert {(category, reason) for _, category, reason, _ in failed} == {
+        ("VALIDATION_ERROR", "customer_tier: INVALID_OPTION")
+    }
+    assert all(correlation for _, _, _, correlation in failed)
+    calls = batch_calls(sandbox, BATCH_UPSERT)
+    assert summary.details["failed"] == len(bad)
+    assert summary.records_written == 100 - len(bad)
+    assert summary.details["isolation_calls"] == calls - 1
+    if name_inputs:
+        assert calls == 2  # the refusal, then the rest without the named rows
+    else:
+        assert 2 < calls <= 1 + 2 * len(bad) * math.ceil(math.log2(100))
+    audited = db.execute(
+        "SELECT outcome, count(*) FROM hubspot_sync.push_audit WHERE run_id = %s GROUP BY outcome",
+        (f"run_{push.runs}",),
+    ).fetchall()
+    assert dict(audited) == {"success": 100 - len(bad), "failed": len(bad)}
+    view = db.execute(
+        "SELECT isolation_calls, records_refused_by_hubspot FROM hubspot_sync.reverse_etl_runs "
+        "WHERE run_id = %s",
+        (f"run_{push.runs}",),
+    ).fetchone()
+    assert view == (calls - 1, len(bad))
+
+    sandbox.reset_stats()
+    again = push("tiers", model, max_reject_share=1.0)
+    assert again.records_rejected == len(bad)  # the live definitions now refuse them before sending
+    assert batch_calls(sandbox, BATCH_UPSERT) == 0
+
+
+@pytest.mark.parametrize("fault", ["drop", 502])
+def test_writes_applied_whose_answer_was_lost_converge_without_duplicates(
+    push, db, sandbox, monkeypatch, fault
+):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": sandbox.url,
+                "password": sandbox.token,
+                "extra": {"requests_per_10s": 100_000, "backoff_base_seconds": 0.02},
+            }
+        ),
+    )
+    usage_rows(db, 500)
+    # HubSpot applies the 1st, 3rd and 4th upsert (the 4th is the retry of the 3rd) and the answer is lost.
+    script = [{"endpoint": BATCH_UPSERT, "calls": [1, 3, 4], "fault": fault, "afterApply": True}]
+    sandbox.set_faults({"script": script})
+
+    summary = push("contact_usage_score", USAGE)
+
+    assert sandbox.stats()["faultsInjected"] == {f"{fault} after apply": 3}
+    assert batch_calls(sandbox, BATCH_UPSERT) == 8  # five batches, three of them sent again
+    contacts = sandbox.sandbox.table("contacts").live.values()
+    emails = [record.props["email"] for record in contacts]
+    assert len(emails) == len(set(emails)) == 500
+    assert summary.records_written == 500
+    state = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE failed_attempts > 0) FROM hubspot_sync.push_state"
+    ).fetchone()
+    assert state == (500, 0)
+
+    sandbox.clear_faults()
+    sandbox.reset_stats()
+    again = push("contact_usage_score", USAGE)
+    assert sandbox.stats()["total"] == 0
+    assert again.details["unchanged"] == 500

@@ -52,6 +52,17 @@ class HubSpotError(Exception):
 class HubSpotRequestError(HubSpotError):
     """HubSpot refused the request (4xx other than 429): retrying the same request cannot help."""
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        correlation_id: str | None = None,
+        body: dict[str, Any] | None = None,
+    ):
+        super().__init__(message, status=status, correlation_id=correlation_id)
+        self.body = body or {}  # HubSpot's error body: e.g. which inputs of a batch it refused, and why
+
 
 class HubSpotUnavailableError(HubSpotError):
     """HubSpot kept failing (5xx, timeouts, dropped connections) after every retry."""
@@ -409,7 +420,7 @@ class HubSpotHook(BaseHook):
                 status=status,
                 correlation_id=correlation_id,
             )
-        raise HubSpotRequestError(text, status=status, correlation_id=correlation_id)
+        raise HubSpotRequestError(text, status=status, correlation_id=correlation_id, body=body)
 
     def _daily_reset_hint(self) -> str:
         zone_name = self.extras.get("account_timezone")

@@ -8,8 +8,9 @@ committed before the crash are not sent again.
 Changed rows are handled in slices of SLICE_ROWS, so a worker's memory does not grow with the model.
 Rows that cannot be sent go to hubspot_sync.rejects; once they pass `thresholds.max_reject_share` of
 the rows read, the task fails before sending the next slice (a model that suddenly rejects many rows
-is more likely broken than its data). Inputs HubSpot refuses are recorded per record and sent again
-on the next run.
+is more likely broken than its data). A batch HubSpot refuses whole is taken apart until its bad
+inputs are isolated (send.py; the extra calls are counted as `isolation_calls`); inputs HubSpot refuses
+are recorded per record and sent again on the next run.
 
 A run with nothing changed makes no API call, and property definitions come from a cache that is
 refreshed whenever it may be wrong (definitions.py). A dry run makes no call at all and stores its
@@ -19,26 +20,25 @@ preview in hubspot_sync.push_preview.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
-from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotRequestError
+from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.reverse_etl import store
 from hubspot_sync.reverse_etl.definitions import Definitions, DefinitionSource
 from hubspot_sync.reverse_etl.diff import Change, Plan, plan_changes
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
-from hubspot_sync.reverse_etl.responses import batch_input, input_errors, whole_batch_error
+from hubspot_sync.reverse_etl.send import BatchSender
 from hubspot_sync.reverse_etl.store import ModelError
 from hubspot_sync.reverse_etl.values import InvalidValue, PropertyDefinition, mapping_problems, to_wire
 from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects, record_run
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 100  # HubSpot's maximum inputs per batch call
-# Candidate rows diffed, validated and sent at a time; a multiple of BATCH_SIZE, so no batch is short.
+# Candidate rows diffed, validated and sent at a time; a multiple of the batch size (send.BATCH_SIZE),
+# so no batch is short.
 SLICE_ROWS = 10_000
 
 
@@ -131,6 +131,7 @@ class _Push:
             "max_attempts": model.max_attempts,
         }
         self.definitions = DefinitionSource(conn, hubspot, model.object_type, dry_run=settings.dry_run)
+        self.sender = BatchSender(conn, hubspot, name, model, run)
         self.counts = {"changed": 0, "failed": 0, "unchanged": 0, "held": 0, "left_model": 0, "rejected": 0}
 
     def start(self, rejects: list[Reject]) -> None:
@@ -150,8 +151,10 @@ class _Push:
         if self.settings.dry_run:
             store.append_preview(self.conn, self.name, self.run, sendable, [])
         else:
-            refusals = _send(self.conn, self.hubspot, self.name, self.model, self.run, sendable)
+            refusals = self.sender.send(sendable)
             self.counts["failed"] += sum(refusals.values())
+            self.summary.details["batch_calls"] = self.sender.counts.calls
+            self.summary.details["isolation_calls"] = self.sender.counts.isolation_calls
             if refusals["VALIDATION_ERROR"]:
                 self.definitions.forget()
 
@@ -224,32 +227,6 @@ def _validate(
         else:
             sendable.append((change, wire))
     return sendable, rejects
-
-
-def _send(
-    conn: psycopg.Connection,
-    hubspot: HubSpotHook,
-    name: str,
-    model: ReverseEtlModel,
-    run: RunInfo,
-    sendable: list[tuple[Change, dict[str, str]]],
-) -> Counter[str]:
-    """Send in batches of 100 per operation; returns how many inputs HubSpot refused, by category."""
-    refusals: Counter[str] = Counter()
-    for operation in ("upsert", "update"):
-        pending = [item for item in sendable if item[0].operation == operation]
-        for batch in store.chunks(pending, BATCH_SIZE):
-            keys = [change.key for change, _ in batch]
-            inputs = [batch_input(change, wire, model.key.property) for change, wire in batch]
-            try:
-                response = hubspot.batch_write(model.object_type, operation, inputs)
-                failed = input_errors(keys, response.status, response.body, response.headers)
-            except HubSpotRequestError as refused:
-                # The batch as a whole was refused (4xx): record it against every input and go on.
-                failed = whole_batch_error(keys, "BATCH_REFUSED", str(refused), refused.correlation_id)
-            store.record_batch(conn, name, model, run, batch, failed)
-            refusals.update(problem.category for problem in failed.values())
-    return refusals
 
 
 def _check_share(name: str, count: int, read: int, settings: Settings, what: str, table: str) -> None:

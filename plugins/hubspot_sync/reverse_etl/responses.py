@@ -1,10 +1,17 @@
 """Pure construction of batch inputs and reading of batch answers: which input failed, and why.
 
-HubSpot answers a batch where some inputs failed with a 207 whose `errors` name the failed inputs in
-`context.ids` (the ids as sent). Results cannot always be matched back to inputs (an update by email
-returns record ids), so an input counts as accepted when no error names it. An error that names no input
-makes the whole batch unconfirmed: every input is then treated as failed and sent again on the next run,
-which is harmless because the values are the same.
+HubSpot writes a batch all or nothing: an invalid input fails the whole call with one 400 (a create that
+hits an existing unique value, with a 409). Such a refusal is read by `read_refusal`: the inputs its
+`errors[]`/`context.ids` name, if any, and whether splitting the batch can isolate the bad inputs (it
+names properties, or is a conflict) or the call itself is wrong (then every input failed).
+
+A 207 (a batch update whose records no longer exist) names its failed inputs in `context.ids` (the ids
+as sent). Results cannot always be matched back to inputs (an update by email returns record ids), so an
+input counts as accepted when no error names it. An error that names no input makes the whole batch
+unconfirmed: every input is then treated as failed and sent again on the next run, which is harmless
+because the values are the same.
+
+Reasons keep HubSpot's category, error codes and property names, never the values it quotes.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from hubspot_sync.reverse_etl.diff import Change
 from hubspot_sync.reverse_etl.model_config import RECORD_ID
 
 MAX_REASON_LENGTH = 300
+_INVALID_VALUES = "Property values were not valid: "
 
 
 @dataclass(frozen=True)
@@ -68,13 +76,62 @@ def input_errors(
     return failed
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A batch HubSpot refused whole (400 or 409)."""
+
+    problem: InputError  # the refusal as a whole, for inputs it does not name
+    named: dict[str, InputError]  # the inputs it names, by key as sent
+    splittable: bool  # smaller batches can isolate the bad inputs
+
+
+def read_refusal(
+    keys: list[str], status: int | None, body: dict[str, Any], correlation_id: str | None, fallback: str
+) -> Refusal:
+    """What a 400/409 for a batch of `keys` says: which inputs it names, and whether splitting can help."""
+    correlation_id = body.get("correlationId") or correlation_id
+    category = str(body.get("category") or f"HTTP_{status}")
+    problem = InputError(
+        category, describe_error(body) if body else fallback[:MAX_REASON_LENGTH], correlation_id
+    )
+    by_id = {key.lower(): key for key in keys}
+    reasons: dict[str, list[str]] = {}
+    categories: dict[str, str] = {}
+    details = [d for d in body.get("errors") or [] if isinstance(d, dict)]
+    for detail in details:
+        code = str(detail.get("code") or detail.get("category") or category)
+        prop = detail.get("in") or next(iter((detail.get("context") or {}).get("propertyName") or []), None)
+        for raw in (detail.get("context") or {}).get("ids") or []:
+            key = by_id.get(str(raw).lower())
+            if key is None:
+                continue
+            reasons.setdefault(key, []).append(f"{prop}: {code}" if prop else code)
+            if code == "OBJECT_NOT_FOUND":
+                categories[key] = code
+    if not reasons:  # no entry names an input: the top-level context may
+        for raw in (body.get("context") or {}).get("ids") or []:
+            key = by_id.get(str(raw).lower())
+            if key is not None:
+                reasons.setdefault(key, []).append(problem.reason)
+    named = {
+        key: InputError(
+            categories.get(key, category), "; ".join(dict.fromkeys(texts))[:MAX_REASON_LENGTH], correlation_id
+        )
+        for key, texts in reasons.items()
+    }
+    names_properties = bool((body.get("context") or {}).get("propertyName")) or any(
+        d.get("in") or (d.get("context") or {}).get("propertyName") for d in details
+    )
+    names_properties = names_properties or str(body.get("message") or "").startswith(_INVALID_VALUES)
+    return Refusal(problem, named, splittable=status == 409 or names_properties)
+
+
 def describe_error(error: dict[str, Any]) -> str:
     """HubSpot's reason for a failed input, without the values it quotes (they may be personal data)."""
     message = str(error.get("message") or "")
-    prefix = "Property values were not valid: "
-    if message.startswith(prefix):
+    if message.startswith(_INVALID_VALUES):
         try:
-            problems = json.loads(message[len(prefix) :])
+            problems = json.loads(message[len(_INVALID_VALUES) :])
             return "; ".join(f"{p.get('name')}: {p.get('error')}" for p in problems)[:MAX_REASON_LENGTH]
         except (ValueError, AttributeError, TypeError):
             pass
