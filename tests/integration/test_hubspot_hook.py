@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from hubspot_sandbox.testing import run_sandbox
 from hubspot_sync.hooks import hubspot as hubspot_module
 from hubspot_sync.hooks.hubspot import (
     HubSpotAuthError,
@@ -153,7 +154,10 @@ def test_daily_limit_fails_at_once(hubspot, connect, backoffs, source):
     error = caught.value
     assert isinstance(error, AirflowFailException)  # Airflow does not retry it either
     assert "daily API limit" in str(error)
+    assert "limit.." not in str(error)
     assert re.search(r"resets at \d{4}-\d\d-\d\dT00:00:00-0[45]:00 \(America/New_York\)", str(error))
+    # the time it names is the account's reset (the sandbox's account day is New York's too)
+    assert f"resets at {hubspot.control('GET', 'limits')['dailyResetsAt']} " in str(error)
     assert error.status == 429
     assert error.correlation_id
     assert error.correlation_id in str(error)
@@ -162,10 +166,81 @@ def test_daily_limit_fails_at_once(hubspot, connect, backoffs, source):
     assert backoffs == []
 
 
-def test_daily_limit_without_a_timezone_still_says_when_it_resets(hubspot, connect):
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({}, "set extra account_timezone on the connection"),
+        ({"account_timezone": "Mars/Olympus"}, "'Mars/Olympus' is not an IANA time zone name"),
+    ],
+)
+def test_daily_limit_without_a_usable_timezone_still_says_when_it_resets(hubspot, connect, extra, says):
+    connect(**extra)
     script(hubspot, LIST, [1], "429", policyName="DAILY")
-    with pytest.raises(HubSpotDailyLimitError, match="resets at midnight in the HubSpot account's time zone"):
+    with pytest.raises(HubSpotDailyLimitError) as caught:
         list_one_page(HubSpotHook())
+    assert "resets at midnight in the HubSpot account's time zone" in str(caught.value)
+    assert says in str(caught.value)
+
+
+# -- scopes -------------------------------------------------------------------------------------
+
+LIMITED_TOKEN = "pat-na1-limited-0000"
+
+
+@pytest.mark.parametrize(
+    ("granted", "call", "operation", "needs"),
+    [
+        (
+            ["crm.objects.contacts.read"],
+            lambda hook: hook.batch_write("contacts", "upsert", [{"id": "a@x.io", "idProperty": "email"}]),
+            "objects.batch_upsert",
+            "the scope crm.objects.contacts.write",
+        ),
+        (
+            ["crm.objects.contacts.write"],
+            list_one_page,
+            "objects.list",
+            "the scope crm.objects.contacts.read",
+        ),
+        (
+            ["crm.objects.contacts.read"],
+            lambda hook: hook.get_properties("deals"),
+            "properties.get_all",
+            "the scope crm.schemas.deals.read",
+        ),
+        (
+            ["tickets"],
+            lambda hook: next(hook.iter_list_pages("line_items", ["name"])),
+            "objects.list",
+            "one of the scopes crm.objects.line_items.read, e-commerce",
+        ),
+    ],
+)
+def test_a_missing_scope_fails_once_naming_the_scope(monkeypatch, backoffs, granted, call, operation, needs):
+    # 403 MISSING_SCOPES lists the scopes in errors[].context.requiredScopes:
+    # https://github.com/HubSpot/hubspot-api-nodejs/issues/268
+    with run_sandbox(search_lag_ms=0, scoped_tokens={LIMITED_TOKEN: granted}) as sandbox:
+        conn = {"conn_type": "http", "host": sandbox.url, "password": LIMITED_TOKEN}
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(conn))
+        hook = HubSpotHook()
+        with pytest.raises(HubSpotAuthError) as caught:
+            call(hook)
+        seen = sandbox.stats()
+
+    error = caught.value
+    assert isinstance(error, AirflowFailException)  # no Airflow retry either
+    assert error.status == 403
+    assert f"HubSpot {operation} refused" in str(error)
+    assert f"lacks {needs} (HTTP 403 MISSING_SCOPES)" in str(error)
+    assert "connection 'hubspot_default'" in str(error)
+    assert error.missing_scopes == tuple(
+        needs.removeprefix("the scope ").removeprefix("one of the scopes ").split(", ")
+    )
+    assert UUID.fullmatch(error.correlation_id or "")
+    assert f"correlationId {error.correlation_id}" in str(error)
+    assert LIMITED_TOKEN not in full_text(error)
+    assert (seen["total"], seen["byStatus"]) == (1, {"403": 1})  # asked once, never retried
+    assert (hook.stats.api_calls, hook.stats.retries, backoffs) == (1, 0, [])
 
 
 # -- server errors, dropped connections, timeouts --------------------------------------------

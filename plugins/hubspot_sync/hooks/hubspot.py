@@ -9,7 +9,8 @@ The decision "wait, retry, or fail now" is made in one place, `_classify`:
 - 429 DAILY: fail the task at once, without Airflow retries; it will not clear for hours;
 - 5xx, 423, 477, timeouts, dropped connections, unreadable bodies: bounded exponential backoff
   with jitter, then fail with the last correlationId;
-- 401/403: fail without Airflow retries; other 4xx: fail with HubSpot's message and correlationId.
+- 401/403: fail without Airflow retries (a 403 MISSING_SCOPES names the scopes the token lacks);
+  other 4xx: fail with HubSpot's message and correlationId.
 
 Not responsible for: SQL, mapping records, or deciding what to read.
 """
@@ -70,6 +71,17 @@ class HubSpotUnavailableError(HubSpotError):
 
 class HubSpotAuthError(HubSpotError, AirflowFailException):
     """The token is invalid, expired or lacks a scope: no retry until the connection is fixed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        correlation_id: str | None = None,
+        missing_scopes: tuple[str, ...] = (),
+    ):
+        super().__init__(message, status=status, correlation_id=correlation_id)
+        self.missing_scopes = missing_scopes
 
 
 class HubSpotDailyLimitError(HubSpotError, AirflowFailException):
@@ -396,7 +408,8 @@ class HubSpotHook(BaseHook):
             if policy == "DAILY":
                 self.stats.rate_limited += 1  # a 429 received, though not retried
                 raise HubSpotDailyLimitError(
-                    f"HubSpot daily API limit reached ({operation}): {message}. {self._daily_reset_hint()} "
+                    f"HubSpot daily API limit reached ({operation}): {message.rstrip('.')}. "
+                    f"{self._daily_reset_hint()} "
                     "The task is not retried: a retry before the reset would fail the same way."
                     + _correlation(correlation_id),
                     status=status,
@@ -412,6 +425,8 @@ class HubSpotHook(BaseHook):
                 wait = max(wait or 0.0, 2.0)
             return _Transient(f"HTTP {status}", status, correlation_id, wait)
         category = body.get("category") or body.get("errorType") or "ERROR"
+        if status == 403 and category == "MISSING_SCOPES":
+            raise self._missing_scopes(operation, body, correlation_id)
         text = f"HubSpot {operation} refused: HTTP {status} {category}: {message}"
         text += _correlation(correlation_id)
         if status in (401, 403):
@@ -422,19 +437,48 @@ class HubSpotHook(BaseHook):
             )
         raise HubSpotRequestError(text, status=status, correlation_id=correlation_id, body=body)
 
+    def _missing_scopes(
+        self, operation: str, body: dict[str, Any], correlation_id: str | None
+    ) -> HubSpotAuthError:
+        """HubSpot lists the scopes of which the call needs one in ``errors[].context``."""
+        scopes: list[str] = []
+        for error in body.get("errors") or []:
+            context = (error.get("context") or {}) if isinstance(error, dict) else {}
+            for key in ("requiredScopes", "requiredGranularScopes"):
+                scopes += [s for s in context.get(key) or [] if isinstance(s, str) and s not in scopes]
+        if not scopes:
+            needed = "a scope HubSpot did not name"
+        elif len(scopes) == 1:
+            needed = f"the scope {scopes[0]}"
+        else:
+            needed = "one of the scopes " + ", ".join(scopes)
+        return HubSpotAuthError(
+            f"HubSpot {operation} refused: the private app token in connection '{self.hubspot_conn_id}' "
+            f"lacks {needed} (HTTP 403 MISSING_SCOPES){_correlation(correlation_id)}. Add it to the "
+            "private app's scopes (Settings > Integrations > Private apps); retrying cannot help.",
+            status=403,
+            correlation_id=correlation_id,
+            missing_scopes=tuple(scopes),
+        )
+
     def _daily_reset_hint(self) -> str:
+        """When the daily limit resets: midnight in the account's time zone, which only the connection's
+        extra `account_timezone` can tell (HubSpot sends no reset time)."""
         zone_name = self.extras.get("account_timezone")
         try:
             zone = ZoneInfo(zone_name) if zone_name else None
-        except ZoneInfoNotFoundError:
-            zone = None
+        except (ZoneInfoNotFoundError, ValueError):
+            return (
+                "It resets at midnight in the HubSpot account's time zone (extra account_timezone "
+                f"{zone_name!r} is not an IANA time zone name such as America/New_York)."
+            )
         if zone is None:
             return (
                 "It resets at midnight in the HubSpot account's time zone (set extra account_timezone on "
                 "the connection to have the exact time here)."
             )
-        now = datetime.now(zone)
-        reset = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        tomorrow = datetime.now(zone).date() + timedelta(days=1)
+        reset = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone)
         return f"It resets at {reset.isoformat()} ({zone_name})."
 
 
