@@ -103,18 +103,19 @@ def make_changes(hubspot):
         http.post(
             "/crm/v3/objects/deals/batch/archive", json={"inputs": [{"id": str(i)} for i in deals[:10]]}
         )
-        merges = [(contacts[400], contacts[401]), (contacts[402], contacts[403])]
-        for primary, merged in merges:
+        # A merge leaves a new record with a new id in place of both: (survivor, primary, merged).
+        merges = []
+        for object_type, primary, merged in (
+            ("contacts", contacts[400], contacts[401]),
+            ("contacts", contacts[402], contacts[403]),
+            ("companies", companies[10], companies[11]),
+        ):
             response = http.post(
-                "/crm/v3/objects/contacts/merge",
+                f"/crm/v3/objects/{object_type}/merge",
                 json={"primaryObjectId": str(primary), "objectIdToMerge": str(merged)},
             )
             assert response.status_code == 200, response.text
-        company_merge = (companies[10], companies[11])
-        http.post(
-            "/crm/v3/objects/companies/merge",
-            json={"primaryObjectId": str(company_merge[0]), "objectIdToMerge": str(company_merge[1])},
-        )
+            merges.append((object_type, int(response.json()["id"]), primary, merged))
         # Association changes do not bump last-modified: only the sweep can see them.
         for contact in contacts[500:520]:
             http.put(f"/crm/v4/objects/contacts/{contact}/associations/default/companies/{companies[50]}")
@@ -140,7 +141,7 @@ def make_changes(hubspot):
         http.post("/crm/v3/objects/contacts/batch/update", json={"inputs": scored})
     touched = hubspot.bulk_touch("contacts", count=12_000, properties={"hs_lead_status": "OPEN"})
     assert touched["count"] == 12_000
-    return {"merges": merges, "company_merge": company_merge}
+    return {"merges": merges}
 
 
 def test_extract_mirrors_then_converges_on_every_kind_of_change(airflow_db, hubspot, warehouse, no_retries):
@@ -160,14 +161,11 @@ def test_extract_mirrors_then_converges_on_every_kind_of_change(airflow_db, hubs
     assert contacts_summary["mode"] == "incremental"
     assert contacts_summary["drift"]["added"] == ["nps_score"]
     with psycopg.connect(warehouse) as conn:
-        for survivor, merged in checks["merges"]:
-            row = conn.execute(
-                "SELECT merged_into_id, archived FROM hubspot.contacts WHERE id = %s", (merged,)
+        for object_type, survivor, *merged in checks["merges"]:
+            rows = conn.execute(
+                f"SELECT merged_into_id, archived FROM hubspot.{object_type} WHERE id = ANY(%s)", (merged,)
             )
-            assert row.fetchone() == (survivor, True)
-        survivor, merged = checks["company_merge"]
-        row = conn.execute("SELECT merged_into_id, archived FROM hubspot.companies WHERE id = %s", (merged,))
-        assert row.fetchone() == (survivor, True)
+            assert rows.fetchall() == [(survivor, True)] * 2
         catalog = conn.execute(
             "SELECT type FROM hubspot_sync.property_catalog "
             "WHERE object_type = 'contacts' AND name = 'nps_score'"
