@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv lint format test demo demo-stop bench lock clean
+.PHONY: venv lint format test demo demo-stop bench lock clean compose-env
 
 venv: $(INSTALLED)
 
@@ -39,6 +39,10 @@ bench: venv
 
 lock:
 	$(PYTHON) scripts/lock.py
+
+# First run of docker-compose.yaml: its secrets into .env and the UI login (kept if .env exists).
+compose-env:
+	$(PYTHON) scripts/compose_env.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache

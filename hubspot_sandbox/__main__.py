@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--dirty-share", type=float, default=0.0, help="share of seeded records with dirty values"
     )
+    parser.add_argument(
+        "--max-seed-total",
+        type=int,
+        default=None,
+        help="most records one seed (flag or control API) may create; a shared sandbox should set it",
+    )
     parser.add_argument("--rate-limit", choices=TIER_NAMES, default="off")
     parser.add_argument(
         "--account-timezone",
@@ -83,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as problem:
         print(f"--seed: {problem}", file=sys.stderr)
         return 2
+    if args.max_seed_total is not None and sum(counts.values()) > args.max_seed_total:
+        print(f"--seed: asks for more than --max-seed-total={args.max_seed_total} records", file=sys.stderr)
+        return 2
     try:
         specs = [*args.token, *(read_token_file(args.token_file) if args.token_file else [])]
         grants = parse_grants(specs)
@@ -93,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         print("give at least one --token or a --token-file", file=sys.stderr)
         return 2
     sandbox = Sandbox(next(iter(grants)), rate_limit=args.rate_limit, search_lag_ms=args.search_lag_ms)
+    sandbox.max_seed_total = args.max_seed_total
     try:
         sandbox.limiter.set_account_timezone(args.account_timezone)
     except ValueError as problem:

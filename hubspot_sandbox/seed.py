@@ -93,8 +93,9 @@ def seed(
     unknown = set(counts) - set(OBJECT_TYPES)
     if unknown or any(not isinstance(n, int) or n < 0 for n in counts.values()):
         raise validation_error(f"Seed counts must be non-negative integers per object type, got {counts}")
-    if sum(counts.values()) > MAX_SEED_TOTAL:
-        raise validation_error(f"Seeding more than {MAX_SEED_TOTAL} records at once is not supported.")
+    limit = min(MAX_SEED_TOTAL, sandbox.max_seed_total or MAX_SEED_TOTAL)
+    if sum(counts.values()) > limit:
+        raise validation_error(f"Seeding more than {limit} records at once is not supported.")
     if not 0.0 <= dirty_share <= 1.0:
         raise validation_error("dirtyShare must be between 0 and 1")
     context = SeedContext(sandbox, seed_number, dirty_share)

@@ -37,6 +37,8 @@ class Sandbox:
         self.max_url_bytes = DEFAULT_MAX_URL_BYTES
         # A refused batch write names its offending inputs; off, its 400 names only properties (routes_batch).
         self.batch_errors_name_inputs = True
+        # Most records one seed request may create (--max-seed-total); None: the seed module's own limit.
+        self.max_seed_total: int | None = None
         self.tables: dict[str, ObjectTable] = {}
         self.associations = AssociationStore()
         self._next_id = FIRST_ID
