@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         seed(sandbox, counts, seed_number=args.seed_number, dirty_share=args.dirty_share)
         logger.warning("seeded %s in %.1f s", counts, time.perf_counter() - started)
+        if store is not None:
+            store.mark_changed()  # saved soon after start, so a kill keeps the seed too
     quiet_deliberate_drops()
     app = build_app(
         sandbox,
