@@ -210,3 +210,20 @@ def test_history_limits(hubspot, http):
     assert http.post("/crm/v3/objects/contacts/batch/read", json=body).status_code == 207  # ids do not exist
     without_history = {"inputs": [{"id": str(1000 + n)} for n in range(100)], "properties": ["firstname"]}
     assert http.post("/crm/v3/objects/contacts/batch/read", json=without_history).status_code == 207
+
+
+@pytest.mark.parametrize("path", ["batch/create", "batch/upsert", "batch/update"])
+def test_every_api_write_path_is_the_tokens_integration(sdk, http, path):
+    contact_id = _create_contact(sdk, email="ada@example.com", firstname="Ada")
+    app_id = _history(sdk, contact_id, "firstname")["firstname"][0].source_id
+    if path == "batch/create":
+        item = {"properties": {"email": "grace@example.com", "firstname": "Grace"}}
+    elif path == "batch/upsert":
+        item = {"id": "ada@example.com", "idProperty": "email", "properties": {"firstname": "Grace"}}
+    else:
+        item = {"id": contact_id, "properties": {"firstname": "Grace"}}
+    answer = http.post(f"/crm/v3/objects/contacts/{path}", json={"inputs": [item]})
+    assert answer.status_code in (200, 201), answer.text
+    written_id = answer.json()["results"][0]["id"]
+    newest = _history(sdk, written_id, "firstname")["firstname"][0]
+    assert (newest.value, newest.source_type, newest.source_id) == ("Grace", "INTEGRATION", app_id)
