@@ -56,6 +56,7 @@ def sandbox():
         try:
             with sandbox_process(*flags, token=SANDBOX_TOKEN, output=log) as hubspot:
                 counts = hubspot.health["records"]
+                # Search lags writes by 2-5 s as on HubSpot; the first extraction reads the list API.
                 print(f"HubSpot sandbox: {hubspot.url} (professional rate limits) with {counts}")
                 yield hubspot.url
         except SandboxStartError as error:

@@ -1,9 +1,13 @@
-"""Which window a run of hubspot_extract reads, by run type (scheduled, manual, backfill, `since`)."""
+"""Which window a run of hubspot_extract reads, by run type (scheduled, manual, backfill, `since`), and how
+far it looks back."""
 
 import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from hubspot_sandbox.search_index import DEFAULT_JITTER_MS, DEFAULT_LAG_MS
+from hubspot_sync.config import DEFAULT_CONFIG_PATH, load_config
+from hubspot_sync.extract.engine import ExtractRequest
 from hubspot_sync.operators.extract import _since_ms, _window_end_ms
 from hubspot_sync.values import epoch_ms
 
@@ -46,3 +50,12 @@ def test_run_type_enums_of_any_kind_are_understood():
         value = "BACKFILL"
 
     assert _since_ms(context(RunType())) == epoch_ms(START)
+
+
+def test_the_lookback_outlasts_the_search_index_lag():
+    # A record written just before a run can be missing from search (the index lags by seconds, the
+    # sandbox by its default lag plus jitter): the next run's window must still reach back to it.
+    longest_lag_ms = DEFAULT_LAG_MS + DEFAULT_JITTER_MS
+    shipped = load_config(DEFAULT_CONFIG_PATH).thresholds.search_lookback_minutes * 60_000
+    assert shipped > 10 * longest_lag_ms
+    assert ExtractRequest("contacts", window_end_ms=0).lookback_ms > 10 * longest_lag_ms
