@@ -131,3 +131,21 @@ def test_a_broken_model_fails_only_its_task_naming_model_and_file(airflow_db, br
     assert "model lost_model" in failure["exception"]
     assert "no_such_model.sql" in failure["exception"]
     assert str(broken_model) in failure["exception"]
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda path: path.name)
+def test_a_model_name_unfit_for_a_task_id_fails_only_the_reverse_etl_dag(dag_file, sync_config, offline):
+    model = {
+        "sql": "models/company_churn_risk.sql",
+        "object_type": "companies",
+        "key": {"column": "company_id"},
+        "properties": {"churn_risk": "churn_risk"},
+    }
+    sync_config({"models": {"Churn Risk": model}})
+    bag = parse(dag_file)
+    if dag_file.stem == "hubspot_reverse_etl":
+        (error,) = bag.import_errors.values()
+        assert "models.Churn Risk: a model name must be lower case" in error
+    else:
+        assert bag.import_errors == {}
+        assert list(bag.dags) == [dag_file.stem]
