@@ -597,3 +597,40 @@ def test_writes_applied_whose_answer_was_lost_converge_without_duplicates(
     again = push("contact_usage_score", USAGE)
     assert sandbox.stats()["total"] == 0
     assert again.details["unchanged"] == 500
+
+
+def test_a_conflict_409_is_isolated_like_a_400(push, db, sandbox, models_dir):
+    # A write that would give a contact another contact's email is refused whole with a 409 naming the
+    # existing record, not the input: the batch is bisected down to the row.
+    with sandbox.http() as http:
+        inputs = [{"properties": {"email": f"c{n}@example.com"}} for n in range(10)]
+        created = http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": inputs}).json()
+    ids = {record["properties"]["email"]: record["id"] for record in created["results"]}
+    db.execute("CREATE TABLE app.emails (id text, email text, tier text)")
+    rows = [(ids[f"c{n}@example.com"], f"c{7 if n == 3 else n}@example.com", "silver") for n in range(10)]
+    db.cursor().executemany("INSERT INTO app.emails VALUES (%s, %s, %s)", rows)
+    db.commit()
+    model = make_model(
+        models_dir,
+        "SELECT id, email, tier FROM app.emails",
+        key={"column": "id", "property": "id"},
+        mode="update",
+        properties={"email": "email", "tier": "customer_tier"},
+    )
+
+    summary = push("emails", model, max_reject_share=1.0)
+
+    tiers = {n: contact_values(sandbox, f"c{n}@example.com").get("customer_tier") for n in range(10)}
+    assert tiers == {n: None if n == 3 else "silver" for n in range(10)}
+    failed = db.execute(
+        "SELECT record_key, last_error_category, last_error FROM hubspot_sync.push_state "
+        "WHERE failed_attempts > 0"
+    ).fetchall()
+    assert failed == [
+        (
+            ids["c3@example.com"],
+            "CONFLICT",
+            f"CONFLICT: Contact already exists. Existing ID: {ids['c7@example.com']}",
+        )
+    ]
+    assert summary.details["isolation_calls"] == batch_calls(sandbox, BATCH_UPDATE) - 1 > 1

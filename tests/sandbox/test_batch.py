@@ -275,3 +275,15 @@ def test_batch_archive_via_sdk(sdk):
 def test_duplicate_ids_in_batch_update_are_rejected(http):
     inputs = [{"id": "5", "properties": {}}, {"id": "5", "properties": {}}]
     assert_hubspot_error(http.post(f"{CONTACTS}/batch/update", json={"inputs": inputs}), 400)
+
+
+def test_sdk_reads_a_traced_create_207(sdk):
+    # The official SDK sends objectWriteTraceId and reads the 207 back as a response with errors (ERRORS).
+    inputs = [
+        {"objectWriteTraceId": "good", "properties": {"email": "good@example.com"}},
+        {"objectWriteTraceId": "bad", "properties": {"email": "bad@example.com", "usage_score": "x"}},
+    ]
+    answer = sdk.crm.contacts.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs))
+    assert type(answer).__name__ == "BatchResponseSimplePublicObjectWithErrors"
+    assert [r.object_write_trace_id for r in answer.results] == ["good"]
+    assert [e.context["objectWriteTraceId"] for e in answer.errors] == [["bad"]]

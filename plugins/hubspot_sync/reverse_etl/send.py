@@ -66,10 +66,11 @@ class BatchSender:
     ) -> None:
         self.conn, self.hubspot, self.name, self.model, self.run = conn, hubspot, name, model, run
         self.counts = SendCounts()
+        self.refusals: Counter[str] = Counter()
 
     def send(self, sendable: list[Item]) -> Counter[str]:
         """Send in batches of 100 per operation; returns how many inputs HubSpot refused, by category."""
-        self.refusals: Counter[str] = Counter()
+        self.refusals = Counter()
         for operation in ("upsert", "update"):
             pending = [item for item in sendable if item[0].operation == operation]
             for batch in store.chunks(pending, BATCH_SIZE):
