@@ -180,7 +180,8 @@ class ApiGate:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
             if fault.after_apply:
-                await self._apply_then_lose(scope, receive, send, fault, endpoint, correlation_id)
+                with writing_as(integration_source(token)):
+                    await self._apply_then_lose(scope, receive, send, fault, endpoint, correlation_id)
                 return
             if fault.drop:
                 sandbox.stats.faults_injected["drop"] += 1
