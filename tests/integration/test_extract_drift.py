@@ -186,3 +186,73 @@ def test_one_record_per_hostile_value_is_rejected_by_field_while_the_rest_lands(
                     assert (score_text, score) == ("7", 7)
     summary = task_summaries(warehouse, second.run_id)["extract_contacts"][1]
     assert summary["mode"] == "incremental"
+
+
+def test_a_type_changed_in_the_configuration_retypes_the_column_and_the_run_goes_on(
+    airflow_db, hubspot, warehouse, sync_config
+):
+    def configure(properties):
+        sync_config(
+            {
+                "dag_defaults": {"retries": 0},
+                "thresholds": {"max_reject_share": 1.0},
+                "objects": {"contacts": {"properties": properties}},
+            }
+        )
+
+    def column_types():
+        with psycopg.connect(warehouse) as conn:
+            return dict(
+                conn.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'hubspot' AND table_name = 'contacts' "
+                    "AND column_name IN ('plan_size', 'plan_code')"
+                ).fetchall()
+            )
+
+    configure({"plan_size": "number", "plan_code": "string"})
+    hubspot.seed(companies=5, contacts=40, deals=5)
+    ids = sorted(sandbox_records(hubspot, "contacts"))
+    with hubspot.http() as http:
+        _create_string_properties(http, "contacts", ["plan_size", "plan_code"])
+        values = [
+            {
+                "id": str(record_id),
+                "properties": {"plan_size": f"{n}.5", "plan_code": "42" if n % 2 else "gold"},
+            }
+            for n, record_id in enumerate(ids[:10])
+        ]
+        assert http.post("/crm/v3/objects/contacts/batch/update", json={"inputs": values}).status_code == 200
+    assert run_extract(objects=["contacts"]).state == "success"
+    assert column_types() == {"plan_size": "numeric", "plan_code": "text"}
+
+    configure({"plan_size": "string", "plan_code": "number"})  # both directions at once
+    second = run_extract(objects=["contacts"])
+    assert second.state == "success"
+    assert column_types() == {"plan_size": "text", "plan_code": "numeric"}
+    with psycopg.connect(warehouse) as conn:
+        stored = {
+            record_id: (size, code)
+            for record_id, size, code in conn.execute("SELECT id, plan_size, plan_code FROM hubspot.contacts")
+        }
+        rejects = conn.execute(
+            "SELECT record_id, field, reason FROM hubspot_sync.rejects WHERE run_id = %s", (second.run_id,)
+        ).fetchall()
+    for n, record_id in enumerate(ids[:10]):
+        assert stored[record_id] == (f"{n}.5", 42 if n % 2 else None)
+    assert all(stored[record_id] == (None, None) for record_id in ids[10:])
+    gold = {str(record_id) for n, record_id in enumerate(ids[:10]) if not n % 2}
+    assert {record_id for record_id, field, _ in rejects if field == "plan_code"} == gold
+    assert all(
+        "not a number for a number column" in reason for _, field, reason in rejects if field == "plan_code"
+    )
+    notes = task_summaries(warehouse, second.run_id)["extract_contacts"][1]["drift"]["configuration"]
+    assert (
+        "hubspot.contacts.plan_size changed from numeric to text as configured: 10 values refilled"
+        in " ".join(notes)
+    )
+    assert any(
+        "plan_code changed from text to numeric as configured: 5 values refilled from properties, 5 rejected"
+        in n
+        for n in notes
+    )

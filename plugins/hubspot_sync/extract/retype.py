@@ -90,5 +90,6 @@ def retype_column(
         sql.SQL(load_sql("extract/retype_apply")).format(table=table, column=target, stage=stage)
     )
     result.refilled = refilled.rowcount
+    conn.execute(sql.SQL(load_sql("extract/retype_drop")).format(stage=stage))  # the next column's turn
     log.warning("%s", result.note(object_type))
     return result

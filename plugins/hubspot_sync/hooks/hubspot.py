@@ -348,7 +348,8 @@ class HubSpotHook(BaseHook):
                     wait = _backoff(failures, base=base)
             if exhausted:
                 raise HubSpotUnavailableError(
-                    f"HubSpot {operation} gave up after {failures} failures and {waited_for_limits:.0f}s of "
+                    f"HubSpot {operation} at {self.base_url} gave up after {failures} failures and "
+                    f"{waited_for_limits:.0f}s of "
                     f"rate-limit waits, last with {transient.reason}"
                     + _correlation(transient.correlation_id),
                     status=transient.status,
