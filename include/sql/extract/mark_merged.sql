@@ -17,6 +17,7 @@ UPDATE {table} AS target
 SET merged_into_id = named.survivor_id,
     archived = true,
     archived_at = coalesce(target.archived_at, named.merged_at),
+    sync_run_id = %(run_id)s,
     synced_at = now()
 FROM named
 WHERE (target.id = named.merged_id OR target.merged_into_id = named.merged_id)

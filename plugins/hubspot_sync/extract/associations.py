@@ -5,7 +5,8 @@ removed, so association changes cannot be found through the changed records alon
 reads every live source record in id order, 100 per v4 batch read, and replaces that batch's rows
 in one transaction. It costs ceil(live records / 100) calls per association type, so on large
 accounts it can be spaced out (`thresholds.association_sweep_minutes`); runs in between sweep only
-the records the same DAG run changed.
+the records the same DAG run changed, and those associated with a record it archived or merged away
+(HubSpot moves a merged record's associations to the record the merge made).
 
 HubSpot pages each record's associations on its own (500 a page): a record with more comes back with
 `paging.next.after`, and its next pages are read by batch read again with that cursor beside its id,
@@ -60,7 +61,7 @@ def refresh_associations(
     }
     while True:
         with conn.transaction():
-            from_ids = store.live_ids(conn, association.from_type, after_id, BATCH_SIZE, changed_in_run)
+            from_ids = store.live_ids(conn, association, after_id, BATCH_SIZE, changed_in_run)
         if not from_ids:
             break
         after_id = from_ids[-1]

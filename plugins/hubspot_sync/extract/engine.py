@@ -241,7 +241,7 @@ class ObjectExtractor:
                 self.conn, self.object_type_name, rows, self._typed_columns, self.run_info.run_id
             )
             rejects.extend(refused)
-            merged = store.mark_merged(self.conn, self.object_type_name, rows)
+            merged = store.mark_merged(self.conn, self.object_type_name, rows, self.run_info.run_id)
             record_rejects(self.conn, self.run_info, rejects)
             if position is not None:
                 store.save_cursor(self.conn, self.object_type_name, position)

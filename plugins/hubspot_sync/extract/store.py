@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from hubspot_sync.objects import AssociationType
 from hubspot_sync.records import Row
 from hubspot_sync.run_metrics import Reject
 from hubspot_sync.sql import load_sql
@@ -223,7 +224,8 @@ def _refused(error: BaseException, object_type: str, rows: list[Row], current: R
     )
 
 
-def mark_merged(conn: psycopg.Connection, object_type: str, rows: list[Row]) -> int:
+def mark_merged(conn: psycopg.Connection, object_type: str, rows: list[Row], run_id: str) -> int:
+    """Archive the records `rows` name in `hs_merged_object_ids` and point them at their survivor."""
     merged_ids, survivor_ids, merged_ats = [], [], []
     for row in rows:
         for merged_id in row.merged_ids:
@@ -234,7 +236,7 @@ def mark_merged(conn: psycopg.Connection, object_type: str, rows: list[Row]) -> 
         return 0
     result = conn.execute(
         sql.SQL(load_sql("extract/mark_merged")).format(table=table_id(object_type)),
-        {"merged_ids": merged_ids, "survivor_ids": survivor_ids, "merged_ats": merged_ats},
+        {"merged_ids": merged_ids, "survivor_ids": survivor_ids, "merged_ats": merged_ats, "run_id": run_id},
     )
     return result.rowcount
 
@@ -320,10 +322,21 @@ def prune_archived_associations(
 
 
 def live_ids(
-    conn: psycopg.Connection, object_type: str, after_id: int, limit: int, changed_in_run: str | None = None
+    conn: psycopg.Connection,
+    association: AssociationType,
+    after_id: int,
+    limit: int,
+    changed_in_run: str | None = None,
 ) -> list[int]:
-    """Ids of records not archived (or only those changed by run `changed_in_run`), in id order."""
+    """Ids of the association's source records not archived, in id order; with `changed_in_run` only
+    those that run changed or whose associated records it archived or merged away."""
     statement = "extract/changed_live_ids" if changed_in_run else "extract/live_ids"
-    query = sql.SQL(load_sql(statement)).format(table=table_id(object_type))
+    query = sql.SQL(load_sql(statement)).format(
+        table=table_id(association.from_type),
+        association_table=table_id(association.table),
+        from_column=sql.Identifier(association.from_column),
+        to_table=table_id(association.to_type),
+        to_column=sql.Identifier(association.to_column),
+    )
     params = {"after_id": after_id, "limit": limit, "run_id": changed_in_run}
     return [row[0] for row in conn.execute(query, params)]
