@@ -46,7 +46,6 @@ RUNTIME_FIELDS = frozenset(
         "search_limits",
         "search_lag_ms",
         "search_lag_jitter_ms",
-        "merge_assigns_new_id",
         "max_url_bytes",
         "batch_errors_name_inputs",
         "max_seed_total",
