@@ -1,5 +1,7 @@
 """Schema drift, dirty values and very long property lists, end to end through hubspot_extract."""
 
+import json
+
 import psycopg
 import pytest
 
@@ -256,3 +258,34 @@ def test_a_type_changed_in_the_configuration_retypes_the_column_and_the_run_goes
         in n
         for n in notes
     )
+
+
+def test_a_column_postgresql_will_not_retype_fails_the_run_once_saying_how_to_migrate(
+    airflow_db, hubspot, warehouse, webhook, sync_config
+):
+    sync_config(
+        {"dag_defaults": {"retries": 0}, "objects": {"contacts": {"properties": {"plan_size": "number"}}}}
+    )
+    hubspot.seed(companies=5, contacts=20, deals=5)
+    with hubspot.http() as http:
+        _create_string_properties(http, "contacts", ["plan_size"])
+    assert run_extract(objects=["contacts"]).state == "success"
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("CREATE VIEW public.plan_sizes AS SELECT id, plan_size FROM hubspot.contacts")
+
+    sync_config(
+        {
+            "dag_defaults": {"retries": 2, "retry_delay_seconds": 1},
+            "objects": {"contacts": {"properties": {"plan_size": "string"}}},
+        }
+    )
+    refused = run_extract(objects=["contacts"])
+    assert refused.state == "failed"
+    alerts = [json.loads(request["body"]) for request in webhook]
+    failures = [alert for alert in alerts if alert["event"] in ("task_failure", "task_retry")]
+    assert [alert["event"] for alert in failures] == ["task_failure"]  # final: a retry cannot fix it
+    message = failures[0]["exception"]
+    assert "hubspot.contacts.plan_size is numeric but configured as string (text)" in message
+    assert "ALTER TABLE hubspot.contacts ALTER COLUMN plan_size TYPE text" in message
+    with psycopg.connect(warehouse) as conn:
+        assert conn.execute("SELECT count(*) FROM public.plan_sizes").fetchone()[0] == 20  # nothing half-done

@@ -2,9 +2,10 @@
 
 import json
 
+import psycopg
 import pytest
 
-from hubspot_sync.hooks.warehouse import WarehouseConnectionError, WarehouseHook
+from hubspot_sync.hooks.warehouse import WarehouseConnectionError, WarehouseHook, describe_error
 
 pytestmark = pytest.mark.integration
 
@@ -36,3 +37,25 @@ def test_unreachable_connection_names_it_without_the_password(monkeypatch):
         WarehouseHook().connect()
     assert "cannot open Airflow connection 'postgres_default'" in str(raised.value)
     assert "s3cret-pw" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("statement", "kept"),
+    [
+        ("SELECT 'Secret-Value-7'::numeric", "InvalidTextRepresentation (SQLSTATE 22P02)"),
+        ("""SELECT '{"a": "Secret-Value-7\\u0000"}'::jsonb""", "UntranslatableCharacter (SQLSTATE 22P05)"),
+        (
+            "CREATE TEMP TABLE t (k text PRIMARY KEY); "
+            "INSERT INTO t VALUES ('Secret-Value-7'), ('Secret-Value-7')",
+            "UniqueViolation (SQLSTATE 23505): duplicate key value violates unique constraint",
+        ),
+    ],
+)
+def test_described_postgresql_errors_keep_the_kind_but_never_a_value(warehouse, statement, kept):
+    with WarehouseHook().connect() as conn, pytest.raises(psycopg.Error) as raised:
+        conn.execute(statement)
+    diag = raised.value.diag
+    assert "Secret-Value-7" in f"{raised.value} {diag.message_detail} {diag.context}"  # psycopg's own text
+    described = describe_error(raised.value)
+    assert described.startswith(kept)
+    assert "Secret-Value-7" not in described
