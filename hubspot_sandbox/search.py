@@ -260,9 +260,7 @@ def run_search(table: ObjectTable, request: SearchRequest) -> tuple[int, list[Re
         fully_covered = not request.query and all(r is not None and r[2] for r in ranges)
         if fully_covered and sort_by_modified:
             return _page_from_spans(index, spans, request.after, window_end, request.descending)
-        candidates = (
-            index.record_at(key) for start, stop in spans for key in index.by_modified[start:stop]
-        )
+        candidates = (index.record_at(key) for start, stop in spans for key in index.by_modified[start:stop])
         found = [record for record in candidates if matches(record)]
         if sort_by_modified:
             if request.descending:
