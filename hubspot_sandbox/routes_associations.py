@@ -67,8 +67,19 @@ def _existing_id(sandbox: Sandbox, object_type: str, raw: Any) -> int | None:
     return record.id if record is not None else None
 
 
-def _require_id(sandbox: Sandbox, object_type: str, raw: Any) -> int:
-    record_id = _existing_id(sandbox, object_type, raw)
+def _read_id(sandbox: Sandbox, object_type: str, raw: Any) -> int | None:
+    """The id whose associations a read returns. An id merged away is not resolved to the record the
+    merge made: its associations moved there, so reads by the old id come back empty, as HubSpot's do
+    (https://developers.hubspot.com/changelog/announcement-deals-now-support-merging)."""
+    table = sandbox.tables.get(object_type)
+    record_id = parse_id(str(raw)) or 0
+    if table is not None and record_id in table.redirects:
+        return record_id
+    return _existing_id(sandbox, object_type, raw)
+
+
+def _require_id(sandbox: Sandbox, object_type: str, raw: Any, *, reading: bool = False) -> int:
+    record_id = (_read_id if reading else _existing_id)(sandbox, object_type, raw)
     if record_id is None:
         raise ApiError(
             404,
@@ -120,7 +131,7 @@ def _labels_json(
 async def list_record_associations(request: Request) -> Response:
     sandbox = sandbox_of(request)
     from_type, to_type = _read_types(request, "objectType", "toObjectType")
-    from_id = _require_id(sandbox, from_type, request.path_params["objectId"])
+    from_id = _require_id(sandbox, from_type, request.path_params["objectId"], reading=True)
     limit = query_int(request, "limit", V4_PAGE_SIZE, 1, V4_PAGE_SIZE)
     after_id = decode_after(request.query_params.get("after"), to_type)
     targets, next_id = sandbox.associations.page(
@@ -136,7 +147,7 @@ async def list_record_associations(request: Request) -> Response:
 async def list_record_associations_v3(request: Request) -> Response:
     sandbox = sandbox_of(request)
     from_type, to_type = _read_types(request, "objectType", "toObjectType")
-    from_id = _require_id(sandbox, from_type, request.path_params["objectId"])
+    from_id = _require_id(sandbox, from_type, request.path_params["objectId"], reading=True)
     body = v3_association_page(
         sandbox.associations,
         from_type,
@@ -238,7 +249,7 @@ async def batch_read(request: Request) -> Response:
             raise validation_error(f"Invalid input JSON: inputs[{index}].id is required")
         raw_id = str(item["id"])
         after_id = decode_after(str(item["after"]), to_type) if item.get("after") else 0
-        from_id = _existing_id(sandbox, from_type, raw_id)
+        from_id = _read_id(sandbox, from_type, raw_id)
         targets, next_id = (
             sandbox.associations.page(from_type, from_id, to_type, live, after_id, V4_PAGE_SIZE)
             if from_id is not None

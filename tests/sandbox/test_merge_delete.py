@@ -129,6 +129,28 @@ def test_merge_moves_the_associations_of_both_and_keeps_the_primary_records_prim
     assert [r["toObjectId"] for r in company_contacts] == [int(survivor)]
 
 
+@pytest.mark.parametrize("object_type", ["deals", "contacts"])
+def test_association_reads_by_an_old_id_come_back_empty(http, object_type):
+    # "If you try to get associations using Deal A's dealId, you will receive an empty response"
+    # (https://developers.hubspot.com/changelog/announcement-deals-now-support-merging).
+    company = _make(http, "companies", name="Acme")
+    primary_values, secondary_values = MERGEABLE[object_type]
+    old_ids = [_make(http, object_type, **primary_values), _make(http, object_type, **secondary_values)]
+    for old_id in old_ids:
+        http.put(f"/crm/v4/objects/{object_type}/{old_id}/associations/default/companies/{company}")
+    survivor = _merge(http, object_type, *old_ids)["id"]
+    for old_id in old_ids:
+        listed = http.get(f"/crm/v4/objects/{object_type}/{old_id}/associations/companies")
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["results"] == []
+    read = http.post(
+        f"/crm/v4/associations/{object_type}/companies/batch/read",
+        json={"inputs": [{"id": i} for i in [*old_ids, survivor]]},
+    ).json()
+    assert [r["from"]["id"] for r in read["results"]] == [survivor]
+    assert sorted(e["context"]["fromObjectId"][0] for e in read["errors"]) == sorted(old_ids)
+
+
 def test_merging_companies_keeps_each_contacts_primary_company(http):
     kept, merged_away = _make(http, "companies", name="Kept"), _make(http, "companies", name="Gone")
     contacts = [_make(http, "contacts", email=f"c{i}@example.com") for i in range(3)]
