@@ -229,6 +229,12 @@ def test_killed_mid_object_then_rerun_converges_without_duplicates(
     assert_mirror_equal(hubspot, warehouse)
     summary = task_summaries(warehouse, rerun.run_id)["extract_contacts"][1]
     assert summary["mode"] == "full_load_resumed"
+    with psycopg.connect(warehouse) as conn:
+        killed = conn.execute(
+            "SELECT task_id, status FROM hubspot_sync.run_metrics WHERE run_id <> %s", (rerun.run_id,)
+        ).fetchall()
+    assert ("extract_contacts", "abandoned") in killed  # noticed by the rerun, not left 'running'
+    assert all(status != "running" for _, status in killed)
     # Resumed, not restarted: the pages already landed are not read again.
     assert list_calls <= (6_000 - partial) // 100 + 2 + 300 // 100 + 1 + 3
 
