@@ -29,7 +29,9 @@ under the shared rate budget; a run where nothing changed makes no API call.
   `hubspot_sync.run_metrics`.
 
 Params: `dry_run` computes the changes without any API call and stores them in
-`hubspot_sync.push_preview`; `models` runs only the chosen models (empty: all). A conf key that is not
+`hubspot_sync.push_preview`; `models` runs only the chosen models (empty: all); `force_clear` lets a
+model with `on_leave: clear` clear more than `thresholds.max_clear_share` of its pushed records, which
+is otherwise refused as a failure before anything is sent. A conf key that is not
 a param fails the run at once.
 
 Connections: `postgres_default`, `hubspot_default`, `hubspot_sync_alerts` (optional alert webhook).
@@ -62,6 +64,15 @@ with DAG(
             **pick_list(model_names),
             title="Models",
             description="Run only these models; leave empty to run every enabled model.",
+        ),
+        "force_clear": Param(
+            False,
+            type="boolean",
+            title="Force clearing",
+            description=(
+                "Let models with on_leave: clear clear more than thresholds.max_clear_share of the records "
+                "they pushed (e.g. after a deliberate purge of their source rows)."
+            ),
         ),
     },
     **dag_kwargs(config, "reverse-etl"),

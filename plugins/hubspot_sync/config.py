@@ -117,6 +117,9 @@ class DagDefaults(_Strict):
 class Thresholds(_Strict):
     # A run fails when more than this share of the records it read was rejected.
     max_reject_share: float = Field(0.05, ge=0, le=1)
+    # A reverse-ETL model with `on_leave: clear` refuses to clear more than this share of the records it
+    # pushed in one run (a truncated source looks like that); the DAG param force_clear overrides it.
+    max_clear_share: float = Field(0.2, ge=0, le=1)
     # CRM search lags writes by seconds: each incremental window starts this far before the cursor.
     search_lookback_minutes: int = Field(3, ge=0, le=24 * 60)
     # Full association sweeps cost ceil(records / 100) calls per association type; 0 sweeps every

@@ -420,7 +420,7 @@ def test_broken_model_fails_naming_model_file_and_column(
 
 
 def test_rows_leaving_a_clearing_model_are_cleared_and_others_left_alone(push, db, sandbox, models_dir):
-    usage_rows(db, 5)
+    usage_rows(db, 10)  # two of ten leave: within the default max_clear_share of 20%
     spec = {"key": {"column": "email", "property": "email"}, "properties": {"score": "usage_score"}}
     keep = make_model(
         models_dir, "SELECT email, events_30d AS score FROM app.product_usage", mode="upsert", **spec

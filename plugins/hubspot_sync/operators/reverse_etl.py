@@ -67,7 +67,7 @@ class ReverseEtlOperator(BaseOperator):
         # Imported here, not at the top: the DAG file imports this module, and parsing must stay fast.
         from hubspot_sync.hooks.hubspot import HubSpotHook
         from hubspot_sync.hooks.warehouse import WarehouseHook
-        from hubspot_sync.reverse_etl.engine import Settings, push_model
+        from hubspot_sync.reverse_etl.engine import ClearRefused, Settings, push_model
         from hubspot_sync.run_metrics import RunInfo
 
         params = context["params"]
@@ -82,6 +82,8 @@ class ReverseEtlOperator(BaseOperator):
         settings = Settings(
             dry_run=bool(params.get("dry_run", False)),
             max_reject_share=config.thresholds.max_reject_share,
+            max_clear_share=config.thresholds.max_clear_share,
+            force_clear=bool(params.get("force_clear", False)),
         )
         warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
         with ExitStack() as stack:
@@ -93,5 +95,8 @@ class ReverseEtlOperator(BaseOperator):
             )
             run = RunInfo.from_context(context)
             with model_lock(conn, self.model_name):
-                summary = push_model(conn, hubspot, self.model_name, model, run, settings)
+                try:
+                    summary = push_model(conn, hubspot, self.model_name, model, run, settings)
+                except ClearRefused as refused:  # a retry would be refused alike: someone has to decide
+                    raise AirflowFailException(str(refused)) from None
         return summary.as_dict()

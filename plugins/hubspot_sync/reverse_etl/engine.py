@@ -28,7 +28,7 @@ import psycopg
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.reverse_etl import store
 from hubspot_sync.reverse_etl.definitions import Definitions, DefinitionSource
-from hubspot_sync.reverse_etl.diff import Change, Plan, plan_changes
+from hubspot_sync.reverse_etl.diff import Change, Plan, PushState, plan_changes
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.reverse_etl.send import BatchSender
 from hubspot_sync.reverse_etl.store import ModelError
@@ -46,6 +46,14 @@ SLICE_ROWS = 10_000
 class Settings:
     dry_run: bool = False
     max_reject_share: float = 0.05
+    # `on_leave: clear` refuses a run that would clear more than this share of the records it pushed
+    # (a truncated or half-loaded source table looks exactly like that), unless `force_clear` is set.
+    max_clear_share: float = 0.2
+    force_clear: bool = False
+
+
+class ClearRefused(ModelError):
+    """The run would clear more of the model's pushed records than allowed; nothing was sent."""
 
 
 def push_model(
@@ -96,16 +104,40 @@ def _run(
 ) -> None:
     source = store.read_model(conn, name, model)
     summary.records_read = source.read
+    leaving = store.leaving(conn, name)
+    if model.on_leave == "clear" and not settings.force_clear:
+        _refuse_mass_clearing(conn, name, model, leaving, settings)
     push = _Push(conn, hubspot, name, model, run, settings, summary, source.read)
     push.start(source.rejects)
     considered = 0
     for candidates in store.candidates(conn, name, SLICE_ROWS):
         considered += len(candidates)
         push.handle(plan_changes(candidates, [], **push.plan_options))
-    push.handle(plan_changes([], store.leaving(conn, name), **push.plan_options))
+    push.handle(plan_changes([], leaving, **push.plan_options))
     # After a failure the temp table goes with the connection, or the next read_model replaces it.
     store.drop_rows(conn)
     push.finish(unchanged=source.stored - considered)
+
+
+def _refuse_mass_clearing(
+    conn: psycopg.Connection,
+    name: str,
+    model: ReverseEtlModel,
+    leaving: list[tuple[str, PushState]],
+    settings: Settings,
+) -> None:
+    mapped = set(model.properties.values())
+    clearing = sum(1 for _, state in leaving if any(state.pushed.get(prop) for prop in mapped))
+    if not clearing:
+        return
+    pushed = store.pushed_records(conn, name)
+    if clearing > settings.max_clear_share * pushed:
+        raise ClearRefused(
+            f"model {name} ({model.sql_path}) would clear its properties on {clearing} of the {pushed} "
+            f"records it has pushed, more than the allowed share {settings.max_clear_share:.0%} "
+            "(thresholds.max_clear_share); nothing was sent. If the model's source tables are complete and "
+            "this is intended, trigger the DAG with the param force_clear; otherwise check its sources"
+        )
 
 
 class _Push:
@@ -146,7 +178,8 @@ class _Push:
         if not plan.changes:
             return
         sendable, rejects = self._validate(plan.changes)
-        self._reject(rejects)
+        sendable, archived = self._without_archived(sendable)
+        self._reject(rejects + archived)
         self.counts["changed"] += len(sendable)
         if self.settings.dry_run:
             store.append_preview(self.conn, self.name, self.run, sendable, [])
@@ -175,6 +208,24 @@ class _Push:
             "refused by HubSpot",
             "hubspot_sync.push_state",
         )
+
+    def _without_archived(
+        self, sendable: list[tuple[Change, dict[str, str]]]
+    ) -> tuple[list[tuple[Change, dict[str, str]]], list[Reject]]:
+        """Keep upserts from re-creating records archived in HubSpot, unless the model allows it."""
+        upserts = [change.key for change, _ in sendable if change.operation == "upsert"]
+        if not upserts or self.model.recreate_archived:
+            return sendable, []
+        object_type, key_property = self.model.object_type, self.model.key.property
+        archived = store.archived_only_keys(self.conn, object_type, key_property, upserts)
+        if not archived:
+            return sendable, []
+        reason = (
+            f"the record with this {key_property} is archived in HubSpot, and an upsert would create a new "
+            "one beside it; restore it in HubSpot, or set recreate_archived: true on the model"
+        )
+        rejects = [Reject(object_type, key, key_property, reason) for key in sorted(archived)]
+        return [item for item in sendable if item[0].key not in archived], rejects
 
     def _validate(self, changes: list[Change]) -> tuple[list[tuple[Change, dict[str, str]]], list[Reject]]:
         definitions = self.definitions.current()

@@ -57,6 +57,9 @@ class ReverseEtlModel(_Strict):
     properties: dict[ColumnName, PropertyName] = Field(min_length=1)
     # What happens to a record whose row leaves the query: `keep` its values, or `clear` them in HubSpot.
     on_leave: Literal["keep", "clear"] = "keep"
+    # An upsert whose key belongs to a record archived in HubSpot would create a second record; such rows
+    # are rejected unless this is true.
+    recreate_archived: bool = False
     # A value HubSpot refused this many times in a row is held back until the model's value changes.
     max_attempts: int = Field(3, ge=1, le=100)
 

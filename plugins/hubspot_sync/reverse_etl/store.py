@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from hubspot_sync.reverse_etl.diff import Change, PushState
@@ -128,6 +129,27 @@ def leaving(conn: psycopg.Connection, name: str) -> list[tuple[str, PushState]]:
         (key, PushState(pushed, failed_values, failed_attempts))
         for key, pushed, failed_values, failed_attempts in rows
     ]
+
+
+def pushed_records(conn: psycopg.Connection, name: str) -> int:
+    """How many records hold a non-empty value this model pushed."""
+    count = conn.execute(load_sql("reverse_etl/state/pushed_records"), {"model": name}).fetchone()[0]
+    conn.commit()
+    return count
+
+
+def archived_only_keys(
+    conn: psycopg.Connection, object_type: str, key_property: str, keys: list[str]
+) -> set[str]:
+    """The keys among `keys` that the mirror knows only as archived records of `object_type`."""
+    value = sql.SQL("(properties ->> {})").format(sql.Literal(key_property))
+    match = sql.SQL("lower({})").format(value) if key_property == "email" else value
+    query = sql.SQL(load_sql("reverse_etl/rows/archived_keys")).format(
+        table=sql.Identifier("hubspot", object_type), match=match
+    )
+    found = {key for (key,) in conn.execute(query, {"keys": keys})}
+    conn.commit()
+    return found
 
 
 def drop_rows(conn: psycopg.Connection) -> None:
