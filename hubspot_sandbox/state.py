@@ -171,9 +171,13 @@ class Sandbox:
         if table.object_type.name != "contacts":
             raise not_found(f"Permanent deletion is not supported for {table.object_type.name}.")
         record = table.find(str(raw_id), id_property) or table.find(str(raw_id), id_property, archived=True)
-        if record is None:
-            if id_property == "email":
+        if record is None and id_property == "email":  # the unique index holds live contacts only
+            email = str(raw_id).strip().lower()
+            archived = table.archived.values()
+            record = next((r for r in archived if r.props.get("email", "").lower() == email), None)
+            if record is None:
                 return
+        if record is None:
             raise not_found(
                 f"Object not found. contact {raw_id} does not exist.", context={"id": [str(raw_id)]}
             )
