@@ -64,7 +64,7 @@ def test_a_refused_batch_names_record_and_column_but_no_value(conn, bad, column,
 @pytest.mark.parametrize(("bad", "column", "condition"), HOSTILE)
 def test_the_rest_of_the_batch_lands_and_the_refused_part_is_a_reject(conn, bad, column, condition):
     with conn.transaction():
-        written, rejects = store.upsert_rows_isolating(
+        written, rejects, landed = store.upsert_rows_isolating(
             conn, "contacts", [row(1), bad, row(3)], list(COLUMNS), "r"
         )
     stored = dict(conn.execute("SELECT id, usage_score FROM hubspot.contacts").fetchall())
@@ -73,6 +73,8 @@ def test_the_rest_of_the_batch_lands_and_the_refused_part_is_a_reject(conn, bad,
     if column == "usage_score":  # a typed value is refused alone: the record lands without it
         assert written == 3
         assert stored == {1: Decimal(1), 2: None, 3: Decimal(1)}
+        assert [row.id for row in landed] == [1, 2, 3]
     else:
         assert written == 2
         assert set(stored) == {1, 3}
+        assert [row.id for row in landed] == [1, 3]  # what is not stored is not marked merged either

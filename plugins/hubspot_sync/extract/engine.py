@@ -237,7 +237,7 @@ class ObjectExtractor:
                 rows.append(row)
             rejects.extend(row_rejects)
         with self.conn.transaction():
-            written, refused = store.upsert_rows_isolating(
+            written, refused, rows = store.upsert_rows_isolating(
                 self.conn, self.object_type_name, rows, self._typed_columns, self.run_info.run_id
             )
             rejects.extend(refused)

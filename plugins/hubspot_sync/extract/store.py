@@ -174,20 +174,20 @@ def upsert_rows(
 
 def upsert_rows_isolating(
     conn: psycopg.Connection, object_type: str, rows: list[Row], typed_columns: list[str], run_id: str
-) -> tuple[int, list[Reject]]:
+) -> tuple[int, list[Reject], list[Row]]:
     """`upsert_rows`, taking out what PostgreSQL refuses instead of failing the whole batch.
 
     `to_row` already keeps every value PostgreSQL is known to refuse out of a Row; this is the net
     for anything unforeseen. A refused typed value becomes NULL (the text stays in `properties`), a
     row refused elsewhere is left out, each with a reject, and the batch is staged again inside a
     savepoint. Every round clears a value or drops a row, so it ends; a refusal that names no row
-    (the merge statement) is raised.
+    (the merge statement) is raised. Returns rows written, the rejects, and the rows that landed.
     """
     rejects: list[Reject] = []
     while True:
         try:
             with conn.transaction():
-                return upsert_rows(conn, object_type, rows, typed_columns, run_id), rejects
+                return upsert_rows(conn, object_type, rows, typed_columns, run_id), rejects, rows
         except BatchRefused as refused:
             row = next((row for row in rows if row.id == refused.record_id), None)
             if row is None:
