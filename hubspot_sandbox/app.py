@@ -31,7 +31,7 @@ from hubspot_sandbox import (
     routes_properties,
 )
 from hubspot_sandbox.errors import ApiError, new_correlation_id, unauthorized
-from hubspot_sandbox.faults import Fault
+from hubspot_sandbox.faults import FAULT_MESSAGES, Fault
 from hubspot_sandbox.http_util import json_response
 from hubspot_sandbox.limits import rate_limit_body
 from hubspot_sandbox.scopes import Grants, missing_scopes, missing_scopes_error, required_scopes
@@ -41,12 +41,6 @@ from hubspot_sandbox.state import Sandbox
 CONTROL_PREFIX = "/_sandbox"
 CORRELATION_KEY = "hubspot_sandbox.correlation_id"
 UNMATCHED = "<unmatched>"
-_FAULT_MESSAGES = {
-    500: ("INTERNAL_ERROR", "internal error"),
-    502: ("BAD_GATEWAY", "Bad Gateway"),
-    503: ("SERVICE_UNAVAILABLE", "Service Unavailable"),
-    504: ("GATEWAY_TIMEOUT", "Gateway Timeout"),
-}
 logger = logging.getLogger("hubspot_sandbox")
 
 
@@ -190,12 +184,8 @@ class ApiGate:
                 return
             if fault.status is not None:
                 sandbox.stats.faults_injected[str(fault.status)] += 1
-                if fault.status == 429:
-                    body = rate_limit_body(fault.policy, correlation_id)
-                else:
-                    category, message = _FAULT_MESSAGES[fault.status]
-                    body = ApiError(fault.status, category, message).body(correlation_id)
-                await self._answer(send_with_headers, fault.status, body)
+                response = _fault_response(fault, correlation_id)
+                await response({"type": "http"}, _no_receive, send_with_headers)
                 sandbox.stats.record(endpoint, fault.status, fault.policy if fault.status == 429 else None)
                 return
         try:
@@ -219,10 +209,8 @@ class ApiGate:
             self.sandbox.stats.record(endpoint, "dropped")
             await _drop_connection(send)
             return
-        category, message = _FAULT_MESSAGES[fault.status]
-        headers = [(b"x-hubspot-correlation-id", correlation_id.encode())]
-        response = json_response(ApiError(fault.status, category, message).body(correlation_id), fault.status)
-        response.raw_headers.extend(headers)
+        response = _fault_response(fault, correlation_id)
+        response.raw_headers.append((b"x-hubspot-correlation-id", correlation_id.encode()))
         await response({"type": "http"}, _no_receive, send)
         self.sandbox.stats.record(endpoint, fault.status)
 
@@ -241,6 +229,22 @@ class ApiGate:
     async def _answer(send: Send, status: int, body: dict[str, Any]) -> None:
         response = json_response(body, status)
         await response({"type": "http"}, _no_receive, send)
+
+
+def _fault_response(fault: Fault, correlation_id: str) -> Response:
+    """The answer an injected error status gets: HubSpot's JSON body, or the CDN's HTML page."""
+    assert fault.status is not None
+    headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+    category, message = FAULT_MESSAGES[fault.status]
+    if fault.html:
+        title = f"{fault.status}: {message}"
+        page = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+        return Response(page, fault.status, headers=headers, media_type="text/html")
+    if fault.status == 429:
+        return json_response(rate_limit_body(fault.policy, correlation_id), 429, headers)
+    return json_response(
+        ApiError(fault.status, category, message).body(correlation_id), fault.status, headers
+    )
 
 
 async def _no_receive() -> Message:

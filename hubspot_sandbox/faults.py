@@ -5,6 +5,10 @@ A drop or 5xx is normally answered instead of the call; with ``afterApply`` the 
 is committed) and its answer is then lost, as when HubSpot applies a write and the connection or a gateway
 fails on the way back: the case that makes a retried create a duplicate unless it is idempotent.
 
+Besides 429 and the 5xx, the statuses HubSpot documents as retryable can be injected: 423 Locked, 477
+Migration in Progress (with ``Retry-After``), and the 521-524 of the CDN in front of the API, which answer an
+HTML page rather than JSON. Any status can carry ``retryAfter`` (seconds) and ``body: "html"``.
+
 Random faults draw from a seeded generator so a failing test run can be replayed.
 """
 
@@ -16,7 +20,25 @@ from typing import Any
 
 from hubspot_sandbox.errors import validation_error
 
-FAULT_STATUSES = (429, 500, 502, 503, 504)
+# https://developers.hubspot.com/docs/api/usage-details (429) and
+# https://developers.hubspot.com/docs/api/error-handling (423, 477, 502-504, 521-524)
+FAULT_MESSAGES = {
+    423: ("LOCKED", "The record is locked by a concurrent update; retry after at least 2 seconds."),
+    429: ("RATE_LIMIT", "You have reached your ten_secondly_rolling limit."),
+    477: ("MIGRATION_IN_PROGRESS", "This account is being migrated; retry after the time in Retry-After."),
+    500: ("INTERNAL_ERROR", "internal error"),
+    502: ("BAD_GATEWAY", "Bad Gateway"),
+    503: ("SERVICE_UNAVAILABLE", "Service Unavailable"),
+    504: ("GATEWAY_TIMEOUT", "Gateway Timeout"),
+    521: ("", "Web server is down"),
+    522: ("", "Connection timed out"),
+    523: ("", "Origin is unreachable"),
+    524: ("", "A timeout occurred"),
+}
+FAULT_STATUSES = tuple(FAULT_MESSAGES)
+# What a random plan draws from unless it names its own statuses.
+RANDOM_STATUSES = (429, 500, 502, 503, 504)
+HTML_STATUSES = frozenset({521, 522, 523, 524})  # the CDN's own error page
 FAULT_KINDS = ("status", "drop", "latency")
 
 
@@ -27,6 +49,8 @@ class Fault:
     latency_ms: int = 0
     policy: str = "TEN_SECONDLY_ROLLING"  # for an injected 429
     after_apply: bool = False  # run the call (commit its write), then drop or replace its answer
+    retry_after: int | None = None  # seconds, sent as a Retry-After header
+    html: bool = False  # answer an HTML page instead of HubSpot's JSON error body
 
 
 @dataclass
@@ -40,7 +64,7 @@ class ScriptStep:
 @dataclass
 class FaultPlan:
     error_rate: float = 0.0
-    statuses: tuple[int, ...] = FAULT_STATUSES
+    statuses: tuple[int, ...] = RANDOM_STATUSES
     drop_rate: float = 0.0
     latency_ms: int = 0
     latency_rate: float = 1.0
@@ -85,7 +109,13 @@ class FaultInjector:
             return Fault(drop=True, latency_ms=latency, after_apply=plan.after_apply)
         if plan.error_rate and self._random.random() < plan.error_rate:
             status = self._random.choice(plan.statuses)
-            return Fault(status=status, latency_ms=latency, after_apply=plan.after_apply and status != 429)
+            return Fault(
+                status=status,
+                latency_ms=latency,
+                after_apply=plan.after_apply and status != 429,
+                retry_after=1 if status == 477 else None,
+                html=status in HTML_STATUSES,
+            )
         return Fault(latency_ms=latency) if latency else None
 
 
@@ -100,11 +130,18 @@ def _parse_fault(raw: dict[str, Any]) -> Fault:
     if kind == "latency":
         return Fault(latency_ms=latency)
     if kind.isdigit() and int(kind) in FAULT_STATUSES:
+        status = int(kind)
+        body = raw.get("body", "html" if status in HTML_STATUSES else "json")
+        if body not in ("html", "json"):
+            raise validation_error("Invalid fault: `body` is 'json' or 'html'")
+        retry_after = raw.get("retryAfter", 1 if status == 477 else None)
         return Fault(
-            status=int(kind),
+            status=status,
             latency_ms=latency,
             policy=str(raw.get("policyName", "TEN_SECONDLY_ROLLING")),
             after_apply=after_apply,
+            retry_after=None if retry_after is None else int(retry_after),
+            html=body == "html",
         )
     raise validation_error(
         f"Unknown fault {kind!r}: use a status in {list(FAULT_STATUSES)}, 'drop' or 'latency'."
@@ -122,7 +159,7 @@ def _parse_plan(body: Any) -> FaultPlan:
     if not isinstance(body, dict):
         raise validation_error("Invalid input JSON: the fault plan must be an object")
     try:
-        statuses = tuple(int(s) for s in body.get("statuses", FAULT_STATUSES))
+        statuses = tuple(int(s) for s in body.get("statuses", RANDOM_STATUSES))
         if not statuses or any(s not in FAULT_STATUSES for s in statuses):
             raise validation_error(f"`statuses` must be a non-empty subset of {list(FAULT_STATUSES)}")
         script = []

@@ -260,6 +260,62 @@ def test_transient_failures_are_retried_with_backoff_until_they_pass(hubspot, co
     assert (hook.stats.api_calls, hook.stats.retries, hook.stats.rate_limited) == (4, 3, 0)
 
 
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every wait the hook makes between attempts, recorded instead of slept."""
+    waits: list[float] = []
+    monkeypatch.setattr(hubspot_module.time, "sleep", waits.append)
+    return waits
+
+
+# https://developers.hubspot.com/docs/api/error-handling: 423 (wait at least 2 s), 477 (Retry-After),
+# 502/503/504 and the CDN's 521-524 (an HTML page, not JSON) are temporary: pause, then retry.
+@pytest.mark.parametrize(
+    ("fault", "extra", "expected_wait"),
+    [
+        ("423", {}, 2.0),  # no Retry-After: still at least two seconds
+        ("423", {"retryAfter": 5}, 5.0),
+        ("477", {"retryAfter": 3}, 3.0),
+        ("503", {"retryAfter": 7}, 7.0),
+        ("521", {}, None),
+        ("522", {}, None),
+        ("523", {}, None),
+        ("524", {}, None),
+        ("502", {"body": "html"}, None),
+    ],
+)
+def test_every_retryable_answer_is_retried_honouring_retry_after(
+    hubspot, connect, backoffs, sleeps, fault, extra, expected_wait
+):
+    hubspot.seed(contacts=3, associations=False)
+    script(hubspot, LIST, [1], fault, **extra)
+    hook = HubSpotHook()
+
+    records = list_one_page(hook)
+
+    assert len(records) == 3
+    assert sandbox_calls(hubspot, LIST) == 2
+    assert (hook.stats.api_calls, hook.stats.retries) == (2, 1)
+    if expected_wait is None:
+        assert backoffs == [1]  # no Retry-After: the exponential backoff
+    else:
+        assert sleeps == [expected_wait]
+        assert backoffs == []
+
+
+def test_an_html_error_page_that_persists_fails_with_a_readable_message(hubspot, connect, backoffs):
+    connect(max_attempts=2)
+    script(hubspot, LIST, [1, 2], "522")
+
+    with pytest.raises(HubSpotUnavailableError) as caught:
+        list_one_page(HubSpotHook())
+
+    message = str(caught.value)
+    assert "gave up after 2 failures" in message
+    assert "last with HTTP 522" in message
+    assert "<html" not in message.lower()
+
+
 def test_backoff_is_bounded_exponential_with_jitter():
     for attempt in range(1, 12):
         bound = min(30.0, 0.5 * 2**attempt)
