@@ -35,6 +35,7 @@ from hubspot_sync import INCLUDE_DIR
 from hubspot_sync.objects import OBJECT_TYPES
 from hubspot_sync.reverse_etl import model_config as model_declarations
 from hubspot_sync.reverse_etl.model_config import MODEL_NAME, ObjectTypeName, PropertyName, ReverseEtlModel
+from hubspot_sync.writeback.settings import TwoWay
 
 CONFIG_ENV_VAR = "HUBSPOT_SYNC_CONFIG"
 DEFAULT_CONFIG_PATH = INCLUDE_DIR / "config" / "sync.yaml"
@@ -85,8 +86,10 @@ class Schedules(_Strict):
     extract: str = "*/15 * * * *"
     reverse_etl: str = "0 * * * *"
     reconcile: str = "30 2 * * *"
+    # Write-back runs on every outbox notification; this cron catches what a lost notification missed.
+    writeback: str = "*/10 * * * *"
 
-    @field_validator("extract", "reverse_etl", "reconcile")
+    @field_validator("extract", "reverse_etl", "reconcile", "writeback")
     @classmethod
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value) or len(value.split()) != 5:
@@ -138,6 +141,8 @@ class ObjectConfig(_Strict):
     properties: dict[PropertyName, PropertyType] = Field(default_factory=dict)
     # Properties a record must carry; a record without one is rejected.
     required: tuple[PropertyName, ...] = ()
+    # Typed columns edited on both sides, and who wins a conflict (hubspot_sync.writeback.settings).
+    two_way: TwoWay = TwoWay()
 
     @field_validator("properties")
     @classmethod
@@ -149,6 +154,13 @@ class ObjectConfig(_Strict):
                 f"reserved names are {', '.join(sorted(BOOKKEEPING_COLUMNS))}"
             )
         return properties
+
+    @model_validator(mode="after")
+    def _two_way_columns_exist(self) -> ObjectConfig:
+        problems = self.two_way.problems(self.properties)
+        if problems:
+            raise ValueError(f"two_way.fields: {'; '.join(problems)}")
+        return self
 
 
 class SyncConfig(_Strict):

@@ -29,6 +29,7 @@ from hubspot_sync.objects import OBJECT_TYPES
 from hubspot_sync.records import Row, RowRules, to_row
 from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects
 from hubspot_sync.search_paging import ChangedRecords
+from hubspot_sync.writeback import triggers as writeback_triggers
 
 # Property names that fit in one list URL; past this, the rest is fetched by batch read (POST).
 URL_PROPERTY_CHARS = 5000
@@ -78,6 +79,7 @@ class ObjectExtractor:
         calls_before, limited_before, retries_before = stats.api_calls, stats.rate_limited, stats.retries
         hubspot_properties = self.hook.get_properties(object_type.name)
         with self.conn.transaction():
+            store.as_extraction(self.conn)
             drift = store.update_catalog(self.conn, object_type.name, hubspot_properties)
             drift["configuration"] = self._configuration_drift(hubspot_properties)
             configured = dict(self.object_config.properties)
@@ -89,6 +91,7 @@ class ObjectExtractor:
             for column in object_type.indexed_properties:
                 if column in self.object_config.properties:
                     store.ensure_index(self.conn, object_type.name, column)
+            writeback_triggers.install(self.conn, object_type.name, list(self.object_config.two_way.fields))
         summary.details["drift"] = {key: value for key, value in drift.items() if value}
         self._rules = RowRules(
             object_type=object_type.name,

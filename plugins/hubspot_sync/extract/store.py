@@ -111,12 +111,18 @@ def save_cursor(conn: psycopg.Connection, object_type: str, cursor: Cursor) -> N
     )
 
 
+def as_extraction(conn: psycopg.Connection) -> None:
+    """Mark the current transaction's writes as HubSpot's values landing: two-way capture skips them."""
+    conn.execute(load_sql("extract/origin"))
+
+
 def upsert_rows(
     conn: psycopg.Connection, object_type: str, rows: list[Row], typed_columns: list[str], run_id: str
 ) -> int:
     """Stage `rows` with COPY and merge them in one statement; returns rows inserted or changed."""
     if not rows:
         return 0
+    as_extraction(conn)
     columns = [*BASE_COLUMNS, *typed_columns]
     stage = sql.Identifier(f"stage_{object_type}")
     conn.execute(sql.SQL(load_sql("extract/create_stage")).format(stage=stage, table=table_id(object_type)))
@@ -234,6 +240,7 @@ def mark_merged(conn: psycopg.Connection, object_type: str, rows: list[Row], run
             merged_ats.append(row.updated_at)
     if not merged_ids:
         return 0
+    as_extraction(conn)
     result = conn.execute(
         sql.SQL(load_sql("extract/mark_merged")).format(table=table_id(object_type)),
         {"merged_ids": merged_ids, "survivor_ids": survivor_ids, "merged_ats": merged_ats, "run_id": run_id},

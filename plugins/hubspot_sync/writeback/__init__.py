@@ -1,0 +1,1 @@
+"""Two-way fields: PostgreSQL edits of declared columns captured by triggers and pushed to HubSpot."""
