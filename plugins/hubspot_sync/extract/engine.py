@@ -140,8 +140,10 @@ class ObjectExtractor:
                 self._land(batch, summary, position)
                 batch = []
         # Everything modified before the list started is now in: incremental runs go on from there.
+        done = store.Cursor(started_ms, None, None)
         with self.conn.transaction():
-            store.save_cursor(self.conn, request.object_type, store.Cursor(started_ms, None, None))
+            store.save_cursor(self.conn, request.object_type, done)
+        summary.details["cursor_committed"] = _describe(done)
 
     def _incremental(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> None:
         start_ms = (
