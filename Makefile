@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv lint format test demo demo-stop bench lock clean compose-env
+.PHONY: venv lint format test demo demo-stop airflow airflow-stop bench lock clean compose-env
 
 venv: $(INSTALLED)
 
@@ -43,6 +43,14 @@ demo: venv
 
 demo-stop: venv
 	$(PY) scripts/demo.py --stop
+
+# The real Airflow services in the background (no Docker), PostgreSQL metadata, the sandbox as HubSpot;
+# prints the UI's URL and login. State, logs and the generated login: .airflow-local/.
+airflow: venv
+	$(PY) -u scripts/airflow_local.py
+
+airflow-stop: venv
+	$(PY) scripts/airflow_local.py --stop
 
 bench: venv
 	$(PY) scripts/with_postgres.py -- sh -c 'for b in bench/bench_*.py; do $(PY) $$b || exit 1; done'

@@ -36,6 +36,7 @@ objects = config.enabled_objects()
 
 with DAG(
     dag_id="hubspot_extract",
+    description="HubSpot -> PostgreSQL, incremental: records, archives, merges and associations",
     schedule=CronDataIntervalTimetable(config.schedules.extract, timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     doc_md=DOC,

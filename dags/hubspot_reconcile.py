@@ -23,6 +23,7 @@ config = load_config()
 
 with DAG(
     dag_id="hubspot_reconcile",
+    description="Reconciliation of the PostgreSQL mirror with HubSpot",
     schedule=CronDataIntervalTimetable(config.schedules.reconcile, timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     doc_md=DOC,

@@ -51,6 +51,7 @@ with DAG(
     dag_id="hubspot_reverse_etl",
     schedule=CronDataIntervalTimetable(config.schedules.reverse_etl, timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    description="PostgreSQL -> HubSpot: values computed by SQL models, only what changed",
     doc_md=DOC,
     params={
         "dry_run": Param(
@@ -75,7 +76,7 @@ with DAG(
             ),
         ),
     },
-    **dag_kwargs(config, "reverse-etl"),
+    **dag_kwargs(config, "reverse-etl", writes_to_hubspot=True),
 ):
     migrate = MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres)
     for name in model_names:

@@ -27,14 +27,20 @@ def default_args(config: SyncConfig) -> dict[str, Any]:
     }
 
 
-def dag_kwargs(config: SyncConfig, *tags: str) -> dict[str, Any]:
-    """DAG-level arguments shared by all three DAGs (pass `schedule`, `doc_md`, `params` per DAG)."""
+def dag_kwargs(config: SyncConfig, *tags: str, writes_to_hubspot: bool = False) -> dict[str, Any]:
+    """DAG-level arguments shared by the sync DAGs (pass `schedule`, `doc_md`, `params` per DAG).
+
+    A DAG that writes to HubSpot starts paused wherever it is deployed, whatever the deployment's
+    `dags_are_paused_at_creation`: someone runs `python -m hubspot_sync preflight` and unpauses it.
+    """
     return {
         "default_args": default_args(config),
         "on_failure_callback": [WebhookNotifier("dag_failure", http_conn_id=config.connections.alerts)],
         "tags": ["hubspot", *tags],
         "catchup": False,
         "max_active_runs": 1,
+        # None: the deployment's setting decides for DAGs that only read HubSpot.
+        "is_paused_upon_creation": True if writes_to_hubspot else None,
     }
 
 

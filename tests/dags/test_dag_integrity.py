@@ -10,6 +10,7 @@ import pytest
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
 EXPECTED_DAG_IDS = {"hubspot_extract", "hubspot_reverse_etl", "hubspot_reconcile"}
+WRITES_TO_HUBSPOT = {"hubspot_reverse_etl", "hubspot_writeback"}
 
 
 class NoNetworkAllowed(AssertionError):
@@ -70,6 +71,10 @@ def test_dag_file_parses_offline_fast_and_complete(dag_file, offline):
     dag = bag.dags[dag_file.stem]
     assert dag.doc_md
     assert dag.doc_md.strip()
+    assert dag.description
+    assert "\n" not in dag.description  # one line in the DAG list
+    # Whatever the deployment's dags_are_paused_at_creation, nothing writes to HubSpot unasked.
+    assert dag.is_paused_upon_creation is (True if dag.dag_id in WRITES_TO_HUBSPOT else None)
     assert "hubspot" in dag.tags
     assert dag.on_failure_callback
     assert dag.max_active_runs == 1
