@@ -132,6 +132,8 @@ def test_one_record_per_hostile_value_is_rejected_by_field_while_the_rest_lands(
     ids = sorted(sandbox_records(hubspot, "contacts"))
     with hubspot.http() as http:
         _create_string_properties(http, "contacts", [*TYPED, "free_text"])
+        relabelled = http.patch("/crm/v3/properties/contacts/free_text", json={"label": "Free\u0000text"})
+        assert relabelled.status_code == 200, relabelled.text
 
         def write(targets):
             inputs = [
@@ -186,6 +188,11 @@ def test_one_record_per_hostile_value_is_rejected_by_field_while_the_rest_lands(
                     assert typed[name] is None
                 if name != "score":  # the record's other fields landed
                     assert (score_text, score) == ("7", 7)
+        label = conn.execute(
+            "SELECT label FROM hubspot_sync.property_catalog "
+            "WHERE object_type = 'contacts' AND name = 'free_text'"
+        ).fetchone()[0]
+    assert label == "Freetext"  # a property definition cannot stall the run either
     summary = task_summaries(warehouse, second.run_id)["extract_contacts"][1]
     assert summary["mode"] == "incremental"
 

@@ -23,6 +23,7 @@ from hubspot_sync.objects import AssociationType
 from hubspot_sync.records import Row
 from hubspot_sync.run_metrics import Reject
 from hubspot_sync.sql import load_sql
+from hubspot_sync.values import storable_text
 
 SCHEMA = "hubspot"
 PG_TYPES = {
@@ -270,6 +271,7 @@ def update_catalog(conn: psycopg.Connection, object_type: str, properties: list[
         for prop in properties
         if prop.get("name")
     ]
+    entries = _storable(entries)  # a label or option with a NUL would otherwise stop every run
     conn.execute(
         load_sql("extract/catalog_upsert"), {"object_type": object_type, "properties": Jsonb(entries)}
     )
@@ -289,6 +291,17 @@ def update_catalog(conn: psycopg.Connection, object_type: str, properties: list[
             if name in before and before[name][0] != ptype
         ),
     }
+
+
+def _storable(value: Any) -> Any:
+    """`value` with every string as PostgreSQL can hold it (see values.storable_text)."""
+    if isinstance(value, str):
+        return storable_text(value)[0]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 def replace_associations(
