@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain
 
+from hubspot_sync.assets import association_assets, mirror_asset
 from hubspot_sync.config import load_config
 from hubspot_sync.dag_defaults import DATE_TIME_PATTERN, dag_kwargs, pick_list
 from hubspot_sync.operators.extract import ExtractAssociationsOperator, ExtractObjectOperator
@@ -72,8 +73,12 @@ with DAG(
     chain(
         MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres),
         *[
-            ExtractObjectOperator(task_id=f"extract_{name}", object_type=name, **connections)
+            ExtractObjectOperator(
+                task_id=f"extract_{name}", object_type=name, outlets=[mirror_asset(name)], **connections
+            )
             for name in objects
         ],
-        ExtractAssociationsOperator(task_id="extract_associations", **connections),
+        ExtractAssociationsOperator(
+            task_id="extract_associations", outlets=association_assets(objects), **connections
+        ),
     )

@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from hubspot_sync.metrics import emit as emit_metrics
 from hubspot_sync.sql import load_sql
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def record_run(conn: psycopg.Connection, run: RunInfo, summary: RunSummary, stat
     )
     if status != "running":
         conn.execute(load_sql("run_metrics/release"), key)
+        emit_metrics(run, summary, status)
 
 
 def mark_abandoned(conn: psycopg.Connection, noticed_by: RunInfo) -> list[tuple[str, str, str, int]]:

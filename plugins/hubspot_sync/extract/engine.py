@@ -26,6 +26,7 @@ from hubspot_sync.extract import store
 from hubspot_sync.extract.retype import retype_column
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.progress import Progress
 from hubspot_sync.records import Row, RowRules, to_row
 from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects
 from hubspot_sync.search_paging import ChangedRecords
@@ -103,6 +104,8 @@ class ObjectExtractor:
         self._typed_columns = list(self.object_config.properties)
         self._property_names = sorted(prop["name"] for prop in hubspot_properties if prop.get("name"))
 
+        self._progress = Progress(f"{object_type.name} extraction")
+        self._expected_total: int | None = None  # what the first search said the window holds
         cursor = store.read_cursor(self.conn, object_type.name)
         if request.full_refresh or cursor.cursor_ms is None or cursor.list_after:
             self._full_load(request, cursor, summary)
@@ -151,7 +154,7 @@ class ObjectExtractor:
         ) - request.lookback_ms
         object_type = OBJECT_TYPES[request.object_type]
         pager = ChangedRecords(
-            search=partial(self.hook.search, object_type.name),
+            search=partial(self._search, object_type.name),
             last_modified_property=object_type.last_modified_property,
             start_ms=start_ms,
             end_ms=request.window_end_ms,
@@ -204,6 +207,12 @@ class ObjectExtractor:
             if by_batch and records:
                 self._complete_properties(records, by_batch, archived)
             yield records, next_after
+
+    def _search(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.hook.search(object_type, body)
+        if self._expected_total is None:
+            self._expected_total = int(response.get("total") or 0) or None
+        return response
 
     def _read_by_id(self, records: list[dict]) -> list[dict]:
         """The records a search page named, read whole by batch read: their property list is too long
@@ -258,6 +267,7 @@ class ObjectExtractor:
             summary.details["cursor_committed"] = _describe(position)
         summary.records_read += len(records)
         summary.records_rejected += len({reject.record_id for reject in rejects})
+        self._progress.update(summary.records_read, self._expected_total)
 
     def _configuration_drift(self, hubspot_properties: list[dict[str, Any]]) -> list[str]:
         """Configured properties HubSpot no longer has, or now types differently."""

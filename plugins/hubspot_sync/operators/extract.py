@@ -35,6 +35,7 @@ from hubspot_sync.hooks.warehouse import (
     address,
     describe_error,
 )
+from hubspot_sync.metrics import freshness_lag_seconds
 from hubspot_sync.objects import ASSOCIATION_TYPES
 from hubspot_sync.run_metrics import RunInfo, RunSummary, mark_abandoned, record_run
 from hubspot_sync.sql import load_sql
@@ -143,6 +144,7 @@ class ExtractObjectOperator(_ExtractBase):
                 try:
                     # Filled as batches commit: after a failure it still says what is in the warehouse.
                     ObjectExtractor(hook, conn, config.objects[self.object_type], run).run(request, summary)
+                    summary.details["freshness_lag_seconds"] = freshness_lag_seconds(conn, self.object_type)
                 finally:
                     # A lost session has released the lock already; unlocking it would only fail.
                     if not (conn.closed or conn.broken):

@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from hubspot_sync.hooks.hubspot import HubSpotHook
+from hubspot_sync.progress import Progress
 from hubspot_sync.reverse_etl import store
 from hubspot_sync.reverse_etl.definitions import Definitions, DefinitionSource
 from hubspot_sync.reverse_etl.diff import Change, Plan, PushState, plan_changes
@@ -110,9 +111,11 @@ def _run(
     push = _Push(conn, hubspot, name, model, run, settings, summary, source.read)
     push.start(source.rejects)
     considered = 0
+    progress = Progress(f"model {name}", unit="rows considered")
     for candidates in store.candidates(conn, name, SLICE_ROWS):
         considered += len(candidates)
         push.handle(plan_changes(candidates, [], **push.plan_options))
+        progress.update(considered, source.stored)
     push.handle(plan_changes([], leaving, **push.plan_options))
     # After a failure the temp table goes with the connection, or the next read_model replaces it.
     store.drop_rows(conn)
