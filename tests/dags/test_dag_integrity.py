@@ -9,7 +9,7 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
-EXPECTED_DAG_IDS = {"hubspot_extract", "hubspot_reverse_etl", "hubspot_reconcile"}
+EXPECTED_DAG_IDS = {"hubspot_extract", "hubspot_reverse_etl", "hubspot_reconcile", "hubspot_writeback"}
 WRITES_TO_HUBSPOT = {"hubspot_reverse_etl", "hubspot_writeback"}
 
 
@@ -78,7 +78,9 @@ def test_dag_file_parses_offline_fast_and_complete(dag_file, offline):
     assert "hubspot" in dag.tags
     assert dag.on_failure_callback
     assert dag.max_active_runs == 1
-    assert dag.timetable.__class__.__name__ == "CronDataIntervalTimetable"
+    # The write-back runs when edits are notified (an asset), with a cron as safety net.
+    expected = "AssetOrTimeSchedule" if dag.dag_id == "hubspot_writeback" else "CronDataIntervalTimetable"
+    assert dag.timetable.__class__.__name__ == expected
     for task in dag.tasks:
         assert task.owner
         assert task.owner != "airflow"

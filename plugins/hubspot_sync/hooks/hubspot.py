@@ -281,9 +281,17 @@ class HubSpotHook(BaseHook):
         ).body
 
     def batch_read(
-        self, object_type: str, ids: list[str], properties: list[str], *, archived: bool = False
+        self,
+        object_type: str,
+        ids: list[str],
+        properties: list[str],
+        *,
+        archived: bool = False,
+        properties_with_history: list[str] | None = None,
     ) -> ApiResponse:
-        body = {"inputs": [{"id": record_id} for record_id in ids], "properties": properties}
+        body: dict[str, Any] = {"inputs": [{"id": record_id} for record_id in ids], "properties": properties}
+        if properties_with_history:
+            body["propertiesWithHistory"] = properties_with_history
         return self.request(
             "objects.batch_read",
             "standard",
@@ -295,6 +303,38 @@ class HubSpotHook(BaseHook):
         method = {"update": self._objects_batch.update, "upsert": self._objects_batch.upsert}[mode]
         return self.request(
             f"objects.batch_{mode}", "standard", partial(method, object_type, {"inputs": inputs})
+        )
+
+    def batch_create(self, object_type: str, inputs: list[dict[str, Any]]) -> ApiResponse:
+        """Batch create; inputs that all carry an `objectWriteTraceId` are answered one by one (207)."""
+        return self.request(
+            "objects.batch_create",
+            "standard",
+            partial(self._objects_batch.create, object_type, {"inputs": inputs}),
+        )
+
+    def batch_archive(self, object_type: str, ids: list[str]) -> ApiResponse:
+        body = {"inputs": [{"id": record_id} for record_id in ids]}
+        return self.request(
+            "objects.batch_archive", "standard", partial(self._objects_batch.archive, object_type, body)
+        )
+
+    def batch_read_by_property(
+        self, object_type: str, id_property: str, values: list[str], properties: list[str]
+    ) -> ApiResponse:
+        """Records found by the values of a unique property (207 lists the values that found none)."""
+        body = {
+            "inputs": [{"id": value} for value in values],
+            "idProperty": id_property,
+            "properties": properties,
+        }
+        return self.request(
+            "objects.batch_read", "standard", partial(self._objects_batch.read, object_type, body)
+        )
+
+    def create_property(self, object_type: str, definition: dict[str, Any]) -> ApiResponse:
+        return self.request(
+            "properties.create", "standard", partial(self._properties.create, object_type, definition)
         )
 
     def batch_read_associations(
