@@ -33,6 +33,7 @@ from pydantic import (
 
 from hubspot_sync import INCLUDE_DIR
 from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.reconcile.kinds import ReconcilePolicy
 from hubspot_sync.reverse_etl import model_config as model_declarations
 from hubspot_sync.reverse_etl.model_config import MODEL_NAME, ObjectTypeName, PropertyName, ReverseEtlModel
 from hubspot_sync.writeback.settings import TwoWay
@@ -171,6 +172,8 @@ class SyncConfig(_Strict):
     objects: dict[ObjectTypeName, ObjectConfig]
     # The valid models; broken ones are kept apart (see _set_aside_broken_models).
     models: dict[str, ReverseEtlModel] = Field(default_factory=dict)
+    # Nightly reconciliation: per kind of difference, `report` or `repair` (hubspot_sync.reconcile.kinds).
+    reconcile: ReconcilePolicy = ReconcilePolicy()
     _broken_models: dict[str, BrokenModel] = PrivateAttr(default_factory=dict)
     _model_order: tuple[str, ...] = PrivateAttr(default=())
     _source: str = PrivateAttr(default="sync configuration")

@@ -149,21 +149,28 @@ class WebhookNotifier(BaseNotifier):
         payload = build_alert(
             self.event, context, failed_tasks(context) if self.event == "dag_failure" else None
         )
-        try:
-            BaseHook.get_connection(self.http_conn_id)
-        except AirflowNotFoundException:
-            if self.http_conn_id not in _warned_missing:
-                _warned_missing.add(self.http_conn_id)
-                log.warning(
-                    "No alert sent: Airflow connection '%s' is not defined. Add an HTTP connection whose "
-                    "host is the webhook URL (e.g. a Slack incoming webhook) to receive alerts.",
-                    self.http_conn_id,
-                )
-            log.info("Alert not sent: %s", payload["text"])
-            return
-        hook = HttpHook(method="POST", http_conn_id=self.http_conn_id)
-        try:
-            hook.run(self.endpoint, json=payload, extra_options={"timeout": 10})
-        except Exception as error:
-            # The webhook URL may embed a secret (Slack does): name the error type only.
-            log.error("Alert to connection '%s' failed: %s", self.http_conn_id, type(error).__name__)
+        post_alert(payload, self.http_conn_id, self.endpoint)
+
+
+def post_alert(
+    payload: dict[str, Any], http_conn_id: str = DEFAULT_ALERT_CONN_ID, endpoint: str = ""
+) -> None:
+    """Post one alert payload (with its `text`) to the webhook; a missing connection only logs it."""
+    try:
+        BaseHook.get_connection(http_conn_id)
+    except AirflowNotFoundException:
+        if http_conn_id not in _warned_missing:
+            _warned_missing.add(http_conn_id)
+            log.warning(
+                "No alert sent: Airflow connection '%s' is not defined. Add an HTTP connection whose "
+                "host is the webhook URL (e.g. a Slack incoming webhook) to receive alerts.",
+                http_conn_id,
+            )
+        log.info("Alert not sent: %s", payload["text"])
+        return
+    hook = HttpHook(method="POST", http_conn_id=http_conn_id)
+    try:
+        hook.run(endpoint, json=payload, extra_options={"timeout": 10})
+    except Exception as error:
+        # The webhook URL may embed a secret (Slack does): name the error type only.
+        log.error("Alert to connection '%s' failed: %s", http_conn_id, type(error).__name__)

@@ -65,7 +65,7 @@ def refresh_associations(
         if not from_ids:
             break
         after_id = from_ids[-1]
-        read = _read_all_pages(hook, association, from_ids)
+        read = read_all_pages(hook, association, from_ids)
         replaced = [from_id for from_id in from_ids if from_id not in read.failed]
         with conn.transaction():
             removed, written = store.replace_associations(
@@ -87,7 +87,7 @@ def refresh_associations(
     summary.details[association.table] = counts
 
 
-def _read_all_pages(hook: HubSpotHook, association: AssociationType, from_ids: list[int]) -> AssociationRead:
+def read_all_pages(hook: HubSpotHook, association: AssociationType, from_ids: list[int]) -> AssociationRead:
     """Every association of `from_ids`: the first page of all, then the next pages of those that have more."""
     read = AssociationRead()
     pending: dict[str, str | None] = {str(from_id): None for from_id in from_ids}

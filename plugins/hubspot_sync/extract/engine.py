@@ -94,13 +94,7 @@ class ObjectExtractor:
                     store.ensure_index(self.conn, object_type.name, column)
             writeback_triggers.install(self.conn, object_type.name, list(self.object_config.two_way.fields))
         summary.details["drift"] = {key: value for key, value in drift.items() if value}
-        self._rules = RowRules(
-            object_type=object_type.name,
-            last_modified_property=object_type.last_modified_property,
-            column_types=dict(self.object_config.properties),
-            required=self.object_config.required,
-            email_properties=object_type.email_properties,
-        )
+        self._rules = row_rules(object_type.name, self.object_config)
         self._typed_columns = list(self.object_config.properties)
         self._property_names = sorted(prop["name"] for prop in hubspot_properties if prop.get("name"))
 
@@ -243,22 +237,9 @@ class ObjectExtractor:
     # -- landing -------------------------------------------------------------------------------
 
     def _land(self, records: list[dict], summary: RunSummary, position: store.Cursor | None) -> None:
-        rows: list[Row] = []
-        rejects: list[Reject] = []
-        for record in records:
-            row, row_rejects = to_row(record, self._rules)
-            if row is not None:
-                rows.append(row)
-            rejects.extend(row_rejects)
-        with self.conn.transaction():
-            written, refused, rows = store.upsert_rows_isolating(
-                self.conn, self.object_type_name, rows, self._typed_columns, self.run_info.run_id
-            )
-            rejects.extend(refused)
-            merged = store.mark_merged(self.conn, self.object_type_name, rows, self.run_info.run_id)
-            record_rejects(self.conn, self.run_info, rejects)
-            if position is not None:
-                store.save_cursor(self.conn, self.object_type_name, position)
+        written, merged, rejects, _ = land_records(
+            self.conn, self._rules, self._typed_columns, self.run_info, records, position
+        )
         # Counted once committed: after a failure, the summary says what is really in the warehouse.
         summary.records_written += written
         summary.details["merged_marked"] = summary.details.get("merged_marked", 0) + merged
@@ -282,6 +263,49 @@ class ObjectExtractor:
             if wanted != actual:
                 notes.append(f"{name} is configured as {configured} but HubSpot reports {types[name]}")
         return notes
+
+
+def row_rules(object_type_name: str, object_config: ObjectConfig) -> RowRules:
+    """What the configuration asks of one object type's rows."""
+    object_type = OBJECT_TYPES[object_type_name]
+    return RowRules(
+        object_type=object_type.name,
+        last_modified_property=object_type.last_modified_property,
+        column_types=dict(object_config.properties),
+        required=object_config.required,
+        email_properties=object_type.email_properties,
+    )
+
+
+def land_records(
+    conn: psycopg.Connection,
+    rules: RowRules,
+    typed_columns: list[str],
+    run: RunInfo,
+    records: list[dict[str, Any]],
+    position: store.Cursor | None = None,
+) -> tuple[int, int, list[Reject], set[int]]:
+    """Land HubSpot records in one transaction with their rejects (and the cursor they cover, if any);
+    returns rows written, records marked merged away, the rejects, and the ids of the rows that landed
+    (changed or already equal). Reconciliation repairs through this too, so a repaired row is exactly
+    what extraction would have written."""
+    rows: list[Row] = []
+    rejects: list[Reject] = []
+    for record in records:
+        row, row_rejects = to_row(record, rules)
+        if row is not None:
+            rows.append(row)
+        rejects.extend(row_rejects)
+    with conn.transaction():
+        written, refused, rows = store.upsert_rows_isolating(
+            conn, rules.object_type, rows, typed_columns, run.run_id
+        )
+        rejects.extend(refused)
+        merged = store.mark_merged(conn, rules.object_type, rows, run.run_id)
+        record_rejects(conn, run, rejects)
+        if position is not None:
+            store.save_cursor(conn, rules.object_type, position)
+    return written, merged, rejects, {row.id for row in rows}
 
 
 def _describe(position: store.Cursor) -> str:

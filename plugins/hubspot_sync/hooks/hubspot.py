@@ -253,8 +253,10 @@ class HubSpotHook(BaseHook):
         archived: bool = False,
         after: str | None = None,
         limit: int = 100,
+        associations: list[str] | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
-        """Pages of the list endpoint as (records, cursor of the next page or None on the last)."""
+        """Pages of the list endpoint as (records, cursor of the next page or None on the last);
+        `associations` names object types whose first page of associations comes inline (v3 shape)."""
         while True:
             response = self.request(
                 "objects.list",
@@ -266,6 +268,7 @@ class HubSpotHook(BaseHook):
                     after=after,
                     properties=properties,
                     archived=archived,
+                    **({"associations": associations} if associations else {}),
                 ),
             )
             after = ((response.body.get("paging") or {}).get("next") or {}).get("after")

@@ -62,6 +62,9 @@ class ReverseEtlModel(_Strict):
     recreate_archived: bool = False
     # A value HubSpot refused this many times in a row is held back until the model's value changes.
     max_attempts: int = Field(3, ge=1, le=100)
+    # A pushed value since changed in HubSpot, when reconciliation repairs it: `repush` the model's
+    # value on its next run, or `accept` HubSpot's value as the one pushed.
+    on_overwrite: Literal["repush", "accept"] = "repush"
 
     @property
     def sql_path(self) -> Path:

@@ -1,0 +1,1 @@
+COPY reconcile_association_sources (association, from_id) FROM STDIN

@@ -1,0 +1,1 @@
+COPY reconcile_merged (merged_id, survivor_id) FROM STDIN

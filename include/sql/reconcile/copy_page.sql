@@ -1,0 +1,1 @@
+COPY {page} ({columns}) FROM STDIN

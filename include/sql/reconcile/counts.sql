@@ -1,0 +1,1 @@
+SELECT (SELECT count(*) FROM reconcile_hubspot), (SELECT count(*) FROM {table})

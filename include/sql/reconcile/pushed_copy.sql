@@ -1,0 +1,1 @@
+COPY reconcile_pushed_hubspot (record_id, property, value) FROM STDIN

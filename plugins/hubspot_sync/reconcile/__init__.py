@@ -1,0 +1,1 @@
+"""Reconciliation: compare HubSpot with the warehouse, record every difference, repair what is configured."""
