@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
 import psycopg
 from psycopg import sql
 
@@ -81,3 +84,52 @@ def warehouse_associations(url: str) -> dict[str, set[tuple[int, int, int]]]:
             )
             pairs[association.table] = {tuple(row) for row in conn.execute(query)}
     return pairs
+
+
+def expected_typed(raw: str | None, kind: str):
+    """What a typed column must hold for HubSpot's wire string, derived here from the wire format alone
+    (not through the sync's own parsers), so that a parsing bug cannot hide behind its own oracle."""
+    if raw is None or raw.strip() == "":
+        return None
+    text = raw.strip()
+    if kind == "number":
+        return Decimal(text)
+    if kind == "bool":
+        return {"true": True, "false": False}[text.lower()]
+    if kind == "date":
+        return date.fromisoformat(text[:10])
+    if kind == "datetime":
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text) / 1000, UTC)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    if kind == "multi_enumeration":
+        return [option for option in text.split(";") if option]
+    return text
+
+
+def sandbox_typed(hubspot, object_type: str, typed: dict[str, str]) -> dict[int, dict]:
+    """Every live record's configured typed properties as their columns must hold them."""
+    records: dict[int, dict] = {}
+    with hubspot.http() as http:
+        after = None
+        while True:
+            params = {"limit": 100, "properties": ",".join(typed)}
+            if after:
+                params["after"] = after
+            body = http.get(f"/crm/v3/objects/{object_type}", params=params).json()
+            for record in body["results"]:
+                values = record["properties"]
+                records[int(record["id"])] = {
+                    name: expected_typed(values.get(name), kind) for name, kind in typed.items()
+                }
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return records
+
+
+def warehouse_typed(url: str, object_type: str, typed: dict[str, str]) -> dict[int, dict]:
+    query = sql.SQL("SELECT id, {} FROM {} WHERE NOT archived").format(
+        sql.SQL(", ").join(sql.Identifier(name) for name in typed), sql.Identifier("hubspot", object_type)
+    )
+    with psycopg.connect(url) as conn:
+        return {row[0]: dict(zip(typed, row[1:], strict=True)) for row in conn.execute(query)}

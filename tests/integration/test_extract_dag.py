@@ -10,11 +10,14 @@ import time
 import psycopg
 import pytest
 
+from hubspot_sync.config import load_config
 from tests.integration.mirror import (
     sandbox_associations,
     sandbox_records,
+    sandbox_typed,
     warehouse_associations,
     warehouse_records,
+    warehouse_typed,
 )
 
 pytestmark = pytest.mark.integration
@@ -40,8 +43,13 @@ def run_extract(**params):
 
 
 def assert_mirror_equal(hubspot, url):
+    config = load_config()
     for object_type in OBJECTS:
         assert warehouse_records(url, object_type) == sandbox_records(hubspot, object_type), object_type
+        typed = config.objects[object_type].properties
+        assert warehouse_typed(url, object_type, typed) == sandbox_typed(hubspot, object_type, typed), (
+            object_type
+        )
         archived_ids = set(sandbox_records(hubspot, object_type, archived=True))
         assert archived_ids <= set(warehouse_records(url, object_type, archived=True)), object_type
     live = {object_type: sorted(sandbox_records(hubspot, object_type)) for object_type in OBJECTS}
