@@ -145,3 +145,65 @@ def _lifecycle(hubspot, record_id):
 
 def _title(url, record_id):
     return warehouse_values(url, "contacts", [record_id], ["jobtitle"])[record_id]["jobtitle"]
+
+
+def test_an_edit_follows_a_merge_and_a_deleted_property_fails_alone(
+    airflow_db, hubspot, warehouse, sync_config
+):
+    hubspot.seed(contacts=6, associations=False)
+    with hubspot.http() as http:
+        created = http.post(
+            "/crm/v3/properties/contacts",
+            json={
+                "name": "nps_note",
+                "label": "NPS note",
+                "type": "string",
+                "fieldType": "text",
+                "groupName": "g",
+            },
+        )
+        assert created.status_code == 201, created.text
+    sync_config(
+        {
+            "dag_defaults": {"retries": 0},
+            "objects": {
+                "companies": {"enabled": False},
+                "deals": {"enabled": False},
+                "contacts": {
+                    "properties": {"nps_note": "string"},
+                    "two_way": {"fields": {"nps_note": "default"}},
+                },
+            },
+        }
+    )
+    run_dag("hubspot_extract")
+    primary, other, plain = [
+        row[0] for row in execute(warehouse, "SELECT id FROM hubspot.contacts ORDER BY id")
+    ][:3]
+    execute(warehouse, "UPDATE hubspot.contacts SET jobtitle = 'Merged edit' WHERE id = %s", (primary,))
+    execute(
+        warehouse,
+        "UPDATE hubspot.contacts SET nps_note = 'gone soon', jobtitle = 'Kept' WHERE id = %s",
+        (plain,),
+    )
+    with hubspot.http() as http:
+        merged = http.post(
+            "/crm/v3/objects/contacts/merge",
+            json={"primaryObjectId": str(primary), "objectIdToMerge": str(other)},
+        )
+        survivor = int(merged.json()["id"])
+        assert survivor not in (primary, other)
+        assert http.delete("/crm/v3/properties/contacts/nps_note").status_code == 204
+
+    run_dag("hubspot_writeback")
+
+    # Pushed onto the record the merge made; the deleted property's edit failed alone, saying why.
+    assert hubspot_values(hubspot, "contacts", [survivor, plain], ["jobtitle"]) == {
+        survivor: {"jobtitle": "Merged edit"},
+        plain: {"jobtitle": "Kept"},
+    }
+    failed = execute(
+        warehouse, "SELECT record_id, field, error_category FROM hubspot_sync.outbox WHERE status = 'failed'"
+    )
+    assert failed == [(plain, "nps_note", "PROPERTY_DOESNT_EXIST")]
+    assert execute(warehouse, "SELECT count(*) FROM hubspot_sync.conflicts") == [(0,)]
