@@ -46,8 +46,9 @@ demo-stop: venv
 
 # The real Airflow services in the background (no Docker), PostgreSQL metadata, the sandbox as HubSpot;
 # prints the UI's URL and login. State, logs and the generated login: .airflow-local/.
+AIRFLOW_PORT ?= 8080
 airflow: venv
-	$(PY) -u scripts/airflow_local.py
+	$(PY) -u scripts/airflow_local.py --port $(AIRFLOW_PORT)
 
 airflow-stop: venv
 	$(PY) scripts/airflow_local.py --stop

@@ -12,17 +12,19 @@ Extraction and reconciliation run on their schedules at once; the DAGs that writ
 paused until you unpause them. Home, secrets, pids and logs are in the state directory
 (.airflow-local/, git-ignored); `source .airflow-local/env.sh` gives a shell the same Airflow for the
 `airflow` CLI (e.g. `airflow connections add`). A second start says it is already running;
-`make airflow-stop` (--stop) stops what the start started.
+`make airflow-stop` (--stop) stops what the start started. AIRFLOW__* variables set in your
+environment override the settings chosen here.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
 import shlex
-import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +44,7 @@ SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 USER = "admin"
 START_TIMEOUT_S = 240
+STOP_TIMEOUT_S = 15
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def start(args: argparse.Namespace, state: Path) -> int:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", args.port)) == 0:
+            sys.exit(
+                f"Port {args.port} is taken by another program: pick another with --port (AIRFLOW_PORT=)"
+            )
     (state / "logs").mkdir(parents=True, exist_ok=True)
     state.chmod(0o700)  # secrets and the login live here
     record: dict = {"pids": {}, "url": f"http://127.0.0.1:{args.port}", "started_pg": False}
@@ -176,40 +184,38 @@ def start_sandbox(state: Path, seed: str) -> tuple[list, str]:
 def airflow_env(state: Path, port: int, metadata_url: str, hubspot_conn: str) -> dict[str, str]:
     secret = load_secrets(state)
     cores = os.cpu_count() or 2
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW__")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(state / "home"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            # Airflow's default (32 worker processes) swamps a small machine; the tasks wait on the
-            # network and PostgreSQL, so one per core keeps it responsive.
-            "AIRFLOW__CORE__PARALLELISM": str(max(2, cores)),
-            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": str(min(2, cores)),
-            "AIRFLOW__API__WORKERS": "1",
-            # Extraction and reconciliation only read HubSpot; the DAGs that write start paused anyway.
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(metadata_url),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            # Free ports, so that a second stack (tests, compose) on the machine does not collide.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(state / "passwords.json"),
-            # Every service must share these: tasks authenticate to the api-server with JWTs.
-            "AIRFLOW__API_AUTH__JWT_SECRET": secret["jwt_secret"],
-            "AIRFLOW__API__SECRET_KEY": secret["api_secret_key"],
-            "AIRFLOW__CORE__FERNET_KEY": secret["fernet_key"],
-            "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_conn,
-        }
-    )
+    settings = {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # Airflow's default (32 worker processes) swamps a small machine; the tasks wait on the
+        # network and PostgreSQL, so one per core keeps it responsive.
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, cores)),
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": str(min(2, cores)),
+        "AIRFLOW__API__WORKERS": "1",
+        # Extraction and reconciliation only read HubSpot; the DAGs that write start paused anyway.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(metadata_url),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # Free ports, so that a second stack (tests, compose) on the machine does not collide.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(state / "passwords.json"),
+        # Every service must share these: tasks authenticate to the api-server with JWTs.
+        "AIRFLOW__API_AUTH__JWT_SECRET": secret["jwt_secret"],
+        "AIRFLOW__API__SECRET_KEY": secret["api_secret_key"],
+        "AIRFLOW__CORE__FERNET_KEY": secret["fernet_key"],
+    }
+    env = {**os.environ, "AIRFLOW_HOME": str(state / "home"), "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_conn}
+    for key, value in settings.items():
+        env.setdefault(key, value)  # an AIRFLOW__ variable of your own wins, e.g. metrics settings
     return env
 
 
@@ -284,15 +290,22 @@ def stop(state: Path) -> int:
     if not record:
         print("No local Airflow is running.")
         return 0
-    processes = []
+    leaders, everyone = [], []
     for name, (pid, created) in record["pids"].items():
         if alive((pid, created)):
-            os.killpg(pid, signal.SIGTERM)
-            processes.append(psutil.Process(pid))
+            leader = psutil.Process(pid)
+            # Task processes run in sessions of their own: collect them before their parent goes.
+            everyone += [leader, *leader.children(recursive=True)]
+            # Only the service itself is told: it stops its workers in order (a whole process group
+            # signalled at once can leave the scheduler waiting on workers that are already gone).
+            leader.terminate()
+            leaders.append(leader)
             print(f"Stopping {name} (pid {pid})")
-    _, left = psutil.wait_procs(processes, timeout=30)
-    for process in left:
-        os.killpg(process.pid, signal.SIGKILL)
+    # The scheduler waits for running tasks to finish; a stop does not wait long for them.
+    psutil.wait_procs(leaders, timeout=STOP_TIMEOUT_S)
+    for process in everyone:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
     (state / "pids.json").unlink()
     if record.get("started_pg"):
         demo.stop()
