@@ -71,7 +71,7 @@ def figure(dom: str, css_class: str, container: str) -> str:
     return html.unescape(match.group(1))
 
 
-def test_browser_shows_the_dashboard_with_numbers_equal_to_the_tables(served, warehouse):
+def test_browser_shows_the_dashboard_with_numbers_equal_to_the_tables(served, warehouse, capsys):
     seed(warehouse)
     url = f"{served}/hubspot-sync/"
     dom = chromium("--virtual-time-budget=5000", "--dump-dom", url)
@@ -94,4 +94,19 @@ def test_browser_shows_the_dashboard_with_numbers_equal_to_the_tables(served, wa
     screenshot = ARTIFACTS / "dashboard.png"
     chromium(f"--screenshot={screenshot}", "--window-size=1280,1500", "--virtual-time-budget=5000", url)
     assert screenshot.stat().st_size > 10_000
-    print(f"screenshot: {screenshot}")
+    with capsys.disabled():  # shown in the test output whatever the capture mode
+        print(f"\nscreenshot: {screenshot}")
+
+
+def test_the_airflow_ui_shows_the_page_in_its_menu(served, warehouse, capsys):
+    seed(warehouse)
+    url = f"{served}/plugin/hubspot-sync"  # the route the menu entry opens
+    dom = chromium("--virtual-time-budget=15000", "--window-size=1280,900", "--dump-dom", url)
+    (frame,) = re.findall(r"<iframe[^>]*>", dom)
+    assert 'src="/hubspot-sync/"' in frame
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "airflow-ui-hubspot-sync.png"
+    chromium(f"--screenshot={screenshot}", "--window-size=1280,900", "--virtual-time-budget=15000", url)
+    assert screenshot.stat().st_size > 10_000
+    with capsys.disabled():  # shown in the test output whatever the capture mode
+        print(f"\nscreenshot: {screenshot}")
