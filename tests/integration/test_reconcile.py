@@ -1,6 +1,12 @@
 """hubspot_reconcile end to end: extraction fills the mirror, drift is injected on both sides, then
 reconciliation reports it (report mode), repairs it (repair mode), and finds nothing more."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import defaultdict
 
 import psycopg
@@ -143,12 +149,17 @@ def inject_drift(hubspot, url):
     return expected
 
 
-def test_every_kind_of_drift_is_found_once_reported_then_repaired(mirrored):
+def test_every_kind_of_drift_is_found_once_reported_then_repaired(mirrored, webhook):
     hubspot, url = mirrored
     expected = inject_drift(hubspot, url)
 
     report = run_dag("hubspot_reconcile", mode="report")
     found = findings(url, report.run_id)
+    alerts = [json.loads(request["body"]) for request in webhook]
+    contacts_alert = next(alert for alert in alerts if "contacts" in alert["drift"])
+    assert contacts_alert["event"] == "reconcile_drift"
+    assert contacts_alert["drift"]["contacts"]["missing"] == len(expected[("contacts", "missing")])
+    assert f"hubspot_sync.reconcile_findings WHERE run_id = '{report.run_id}'" in contacts_alert["text"]
     for key, ids in expected.items():
         assert ids <= set(found[key]), key
         assert not any(found[key].values()), f"{key} repaired in report mode"
@@ -198,3 +209,78 @@ def test_every_kind_of_drift_is_found_once_reported_then_repaired(mirrored):
 
     again = run_dag("hubspot_reconcile")
     assert findings(url, again.run_id) == {}
+
+
+def test_a_run_that_cannot_finish_says_which_object_types_it_did_not_cover(mirrored):
+    hubspot, url = mirrored
+    hubspot.set_limits(tier="starter", dailyUsed=250_000)
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.dags.test_dag_integrity import DAGS_DIR
+
+    bag = DagBag(dag_folder=str(DAGS_DIR / "hubspot_reconcile.py"), safe_mode=False)
+    failed = bag.dags["hubspot_reconcile"].test(run_conf={"objects": ["contacts"]})
+    assert failed.state == "failed"
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT object_type, status, note FROM hubspot_sync.reconcile_runs WHERE run_id = %s ORDER BY 1",
+            (failed.run_id,),
+        ).fetchall()
+    assert [(object_type, status) for object_type, status, _ in rows] == [("contacts", "failed")]
+    assert "HubSpotDailyLimitError" in rows[0][2]
+
+
+def test_killed_mid_run_then_rerun_converges(mirrored):
+    hubspot, url = mirrored
+    expected = inject_drift(hubspot, url)
+    # Slow list pages down so the kill lands inside the listing of some object type.
+    hubspot.set_faults(
+        {"latencyMs": 30, "latencyRate": 1.0, "endpoints": ["GET /crm/v3/objects/{objectType}"]}
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airflow",
+            "dags",
+            "test",
+            "hubspot_reconcile",
+            "--conf",
+            '{"mode": "repair"}',
+        ],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with psycopg.connect(url) as conn:
+                exists = conn.execute("SELECT to_regclass('hubspot_sync.reconcile_runs')").fetchone()[0]
+                running = (
+                    exists
+                    and conn.execute(
+                        "SELECT count(*) FROM hubspot_sync.reconcile_runs WHERE status = 'running'"
+                    ).fetchone()[0]
+                )
+            if running:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("reconciliation never started")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    hubspot.clear_faults()
+
+    rerun = run_dag("hubspot_reconcile", mode="repair")
+    found = findings(url, rerun.run_id)
+    for key, ids in expected.items():
+        if key[1] != "pushed_overwritten":
+            assert all(found.get(key, {}).get(i, True) for i in ids), f"{key} not repaired"
+    assert_mirror_equal(hubspot, url)
+    with psycopg.connect(url) as conn:
+        statuses = {status for (status,) in conn.execute("SELECT status FROM hubspot_sync.reconcile_runs")}
+    assert "running" not in statuses
+    assert findings(url, run_dag("hubspot_reconcile").run_id) == {}

@@ -6,7 +6,7 @@ CREATE TABLE hubspot_sync.reconcile_runs (
     object_type       text NOT NULL,          -- an object type, or an association table
     dag_id            text NOT NULL,
     task_id           text NOT NULL,
-    status            text NOT NULL CHECK (status IN ('running', 'success', 'failed')),
+    status            text NOT NULL CHECK (status IN ('running', 'success', 'failed', 'abandoned')),
     mode              text NOT NULL,          -- 'configured', 'report' or 'repair'
     compared_values   boolean NOT NULL,
     hubspot_records   bigint NOT NULL DEFAULT 0,   -- live and archived ids HubSpot listed

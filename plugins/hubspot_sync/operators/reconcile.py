@@ -79,7 +79,7 @@ class _ReconcileBase(BaseOperator):
         started_at = datetime.now(UTC)
         with self._session(context) as (hook, conn, run):
             summary = RunSummary(self.task_id)
-            mark_abandoned(conn, run)
+            store.mark_abandoned(conn, mark_abandoned(conn, run))
             record_run(conn, run, summary, "running")
             reports = {name: ReconcileReport(name) for name in names}
             row = {"mode": mode, "compared_values": compared_values, "started_at": started_at}

@@ -210,3 +210,11 @@ def record_run(conn: psycopg.Connection, values: dict[str, Any]) -> None:
         load_sql("reconcile/record_run"),
         {**values, "found": Jsonb(values["found"]), "repaired": Jsonb(values["repaired"])},
     )
+
+
+def mark_abandoned(conn: psycopg.Connection, tries: list[tuple]) -> None:
+    """Mark the reconcile_runs rows of task tries found abandoned (dag_id, run_id, task_id, try)."""
+    for dag_id, run_id, task_id, *_ in tries:
+        conn.execute(
+            load_sql("reconcile/mark_abandoned"), {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+        )
