@@ -205,6 +205,14 @@ def test_summary_matches_the_tables(client, token, warehouse, optional_tables):
     assert values(models[MODEL], "records", "failing", "rejects_7d", "failed_tries_7d") == (3, 1, 0, 0)
     assert models[MODEL]["last_status"] == "success"
     assert models["deal_billing_status"]["last_status"] is None
+    (push_run,) = data["reverse_etl_runs"]
+    assert push_run["run_id"] == "p1"
+    assert (push_run["models_succeeded"], push_run["records_accepted"], push_run["records_rejected"]) == (
+        1,
+        3,
+        1,
+    )
+    assert push_run["link"] == "sql/reverse_etl_run?run_id=p1"
 
     if optional_tables:
         assert values(contacts, "outbox_pending", "outbox_failed", "conflicts_7d") == (2, 1, 1)

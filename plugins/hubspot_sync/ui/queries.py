@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -83,6 +84,7 @@ def collect(
             load_sql("dashboard/runs"), {"object_types": object_types, "limit": RUNS_PER_CHART}
         ).fetchall()
         model_rows = cursor.execute(load_sql("dashboard/models"), {"models": models}).fetchall()
+        push_runs = cursor.execute(load_sql("dashboard/reverse_etl_recent"), {"limit": 5}).fetchall()
         reconcile = (
             cursor.execute(load_sql("dashboard/reconcile_latest")).fetchall()
             if present["reconcile_runs"] and present["reconcile_findings"]
@@ -101,6 +103,14 @@ def collect(
         "failures_7d": number("recent_failures").as_dict(conn),
         "recent_failures": _recent_failures(conn),
         "models": [_model(conn, row) for row in model_rows],
+        "reverse_etl_runs": [
+            {
+                **{key: int(value) if isinstance(value, Decimal) else value for key, value in row.items()},
+                "started_at": _iso(row["started_at"]),
+                "link": number("reverse_etl_run", run_id=row["run_id"]).link(),
+            }
+            for row in push_runs
+        ],
         "reconcile": None if reconcile is None else [_reconcile(conn, row) for row in reconcile],
         "writeback_enabled": bool(present["outbox"]),
         "conflicts_enabled": bool(present["conflicts"]),
