@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import requires_access_dag
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -122,8 +123,9 @@ def _connect(postgres_conn_id: str | None = None):
         conn = WarehouseHook(postgres_conn_id=conn_id).connect()
     except WarehouseConnectionError as error:
         raise HTTPException(503, f"The warehouse is unreachable: {error}") from None
+    # One read-only transaction per request: the page cannot write, and its figures share one snapshot.
     conn.read_only = True
-    conn.autocommit = True
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     return conn
 
 
