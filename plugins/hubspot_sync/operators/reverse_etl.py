@@ -67,7 +67,8 @@ class ReverseEtlOperator(BaseOperator):
         # Imported here, not at the top: the DAG file imports this module, and parsing must stay fast.
         from hubspot_sync.hooks.hubspot import HubSpotHook
         from hubspot_sync.hooks.warehouse import WarehouseHook
-        from hubspot_sync.reverse_etl.engine import ClearRefused, Settings, push_model
+        from hubspot_sync.reverse_etl.engine import Settings, push_model
+        from hubspot_sync.reverse_etl.store import ModelError
         from hubspot_sync.run_metrics import RunInfo
 
         params = context["params"]
@@ -97,6 +98,8 @@ class ReverseEtlOperator(BaseOperator):
             with model_lock(conn, self.model_name):
                 try:
                     summary = push_model(conn, hubspot, self.model_name, model, run, settings)
-                except ClearRefused as refused:  # a retry would be refused alike: someone has to decide
-                    raise AirflowFailException(str(refused)) from None
+                except ModelError as error:
+                    # The model itself (a missing source table or property, a refused clearing, too many
+                    # rejects): a retry would fail alike, so it fails once, and someone has to act.
+                    raise AirflowFailException(str(error)) from None
         return summary.as_dict()

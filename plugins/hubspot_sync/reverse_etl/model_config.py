@@ -42,6 +42,25 @@ class MatchKey(_Strict):
     property: PropertyName = RECORD_ID
 
 
+class PropertySpec(_Strict):
+    """How `python -m hubspot_sync create-properties` creates a property the model writes, when HubSpot
+    lacks it (without one, the type follows the query column's PostgreSQL type)."""
+
+    type: Literal["string", "number", "date", "datetime", "enumeration", "bool"]
+    label: str = ""  # default: the name, capitalised
+    group: str = ""  # HubSpot property group; default: the object's information group
+    # The values an enumeration accepts (each one's label: the value, capitalised).
+    options: tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] = ()
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> PropertySpec:
+        if self.type == "enumeration" and not self.options:
+            raise ValueError("an enumeration property needs options: the values the model writes")
+        if self.options and self.type != "enumeration":
+            raise ValueError(f"options apply to enumeration properties only, not to {self.type}")
+        return self
+
+
 class ReverseEtlModel(_Strict):
     """One query whose rows become property values on HubSpot records."""
 
@@ -62,6 +81,8 @@ class ReverseEtlModel(_Strict):
     recreate_archived: bool = False
     # A value HubSpot refused this many times in a row is held back until the model's value changes.
     max_attempts: int = Field(3, ge=1, le=100)
+    # Type and options of mapped custom properties, for `create-properties` and the preflight's checks.
+    property_definitions: dict[PropertyName, PropertySpec] = Field(default_factory=dict)
     # A pushed value since changed in HubSpot, when reconciliation repairs it: `repush` the model's
     # value on its next run, or `accept` HubSpot's value as the one pushed.
     on_overwrite: Literal["repush", "accept"] = "repush"
@@ -97,4 +118,7 @@ class ReverseEtlModel(_Strict):
             raise ValueError(f"property {self.key.property} is the match key; do not map a column to it")
         if self.key.column in self.properties:
             raise ValueError(f"column {self.key.column} is the match key; do not map it to a property")
+        unmapped = sorted(set(self.property_definitions) - set(targets))
+        if unmapped:
+            raise ValueError(f"property_definitions name properties no column maps to: {', '.join(unmapped)}")
         return self

@@ -69,14 +69,45 @@ def read_model(conn: psycopg.Connection, name: str, model: ReverseEtlModel) -> M
                             copy.write_row(canonical_row)
             duplicates = conn.execute(load_sql("reverse_etl/rows/duplicates")).fetchone()[0]
             conn.execute(load_sql("reverse_etl/rows/analyze"))
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        raise  # the connection or a lock conflict, not the model: a retry may get through
     except psycopg.Error as error:
-        raise ModelError(f"{where}: the query failed in PostgreSQL: {str(error).strip()}") from None
+        raise ModelError(query_failed(where, error)) from None
     if duplicates:
         raise ModelError(
             f"{where}: {duplicates} rows repeat a key already returned in column {model.key.column} "
             f"(compared as {model.key.property}); make the query return one row per key"
         )
     return result
+
+
+def source_columns(conn: psycopg.Connection, name: str, model: ReverseEtlModel) -> dict[str, str]:
+    """The model query's result columns and their PostgreSQL types, found by running it with LIMIT 0."""
+    where = f"model {name} ({model.sql_path})"
+    try:
+        query = model.sql_path.read_text().rstrip().rstrip(";")
+    except OSError as error:
+        raise ModelError(f"{where}: cannot read the query file: {error}") from None
+    try:
+        with conn.transaction(), conn.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT * FROM (\n{}\n) AS model LIMIT 0").format(sql.SQL(query)))
+            description = cursor.description or []
+    except psycopg.Error as error:
+        raise ModelError(query_failed(where, error)) from None
+    types = conn.adapters.types
+    columns = {column.name: getattr(types.get(column.type_code), "name", "") for column in description}
+    _check_columns(where, list(columns), model)
+    return columns
+
+
+def query_failed(where: str, error: psycopg.Error) -> str:
+    if isinstance(error, psycopg.errors.UndefinedTable | psycopg.errors.InvalidSchemaName):
+        return (
+            f"{where}: a source table is missing from the warehouse ({str(error).splitlines()[0]}): create "
+            "it, or set enabled: false on the model. `python -m hubspot_sync preflight` lists everything "
+            "this deployment still lacks"
+        )
+    return f"{where}: the query failed in PostgreSQL: {str(error).strip()}"
 
 
 def _check_columns(where: str, columns: list[str], model: ReverseEtlModel) -> None:
