@@ -6,28 +6,34 @@ import psycopg
 from psycopg import sql
 
 
-def run_dag(dag_id: str, **params):
+def run_dag_state(dag_id: str, **params) -> str:
     from airflow.dag_processing.dagbag import DagBag
 
     from tests.dags.test_dag_integrity import DAGS_DIR
 
     bag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py"), safe_mode=False)
     assert bag.import_errors == {}
-    run = bag.dags[dag_id].test(run_conf=params or None)
-    assert run.state == "success", f"{dag_id} ended {run.state}"
-    return run
+    return bag.dags[dag_id].test(run_conf=params or None).state
+
+
+def run_dag(dag_id: str, **params) -> None:
+    state = run_dag_state(dag_id, **params)
+    assert state == "success", f"{dag_id} ended {state}"
 
 
 def hubspot_values(hubspot, object_type: str, ids: list[int], fields: list[str]) -> dict[int, dict]:
+    found = {}
     with hubspot.http() as http:
-        body = http.post(
-            f"/crm/v3/objects/{object_type}/batch/read",
-            json={"inputs": [{"id": str(i)} for i in ids], "properties": fields},
-        ).json()
-    return {
-        int(record["id"]): {field: (record["properties"].get(field) or None) for field in fields}
-        for record in body["results"]
-    }
+        for start in range(0, len(ids), 100):
+            body = http.post(
+                f"/crm/v3/objects/{object_type}/batch/read",
+                json={"inputs": [{"id": str(i)} for i in ids[start : start + 100]], "properties": fields},
+            ).json()
+            for record in body["results"]:
+                found[int(record["id"])] = {
+                    field: (record["properties"].get(field) or None) for field in fields
+                }
+    return found
 
 
 def hubspot_write(hubspot, object_type: str, record_id: int, properties: dict, user_id: int = 7):
