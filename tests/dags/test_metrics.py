@@ -1,8 +1,10 @@
-"""Run metrics through Airflow's metrics system, received by a local OpenTelemetry (OTLP/HTTP) listener,
-and the mirrored tables' assets, from a real `dag.test()` run of hubspot_extract."""
+"""Run metrics through Airflow's metrics system, received by a local listener (OpenTelemetry over
+OTLP/HTTP; StatsD over UDP where the `statsd` package is installed), and the mirrored tables' assets,
+from a real `dag.test()` run of hubspot_extract."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,13 +46,8 @@ class _OtlpHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def otel_listener(monkeypatch):
-    """Airflow's metrics switched to OpenTelemetry, exporting to a local listener; yields its points."""
-    from airflow.sdk.configuration import conf
-    from airflow.sdk.observability import stats
-    from airflow.sdk.observability.metrics import stats_utils
-
+def _otel(monkeypatch):
+    """OpenTelemetry metrics exported (OTLP/HTTP) to a local listener; yields a reader of its points."""
     _OtlpHandler.points = {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), _OtlpHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -62,27 +59,77 @@ def otel_listener(monkeypatch):
         "OTEL_PREFIX": "airflow",
     }.items():
         monkeypatch.setenv(f"AIRFLOW__METRICS__{key}", value)
-    # As a worker's task runner does when it starts: the backend follows the configuration.
-    stats.initialize(factory=stats_utils.get_stats_factory(), export_legacy_names=False)
-    yield _OtlpHandler.points
+
+    def received(name, task_id):
+        points = dict(_OtlpHandler.points)
+        values = [
+            value
+            for (metric, attrs), value in points.items()
+            if metric == name and ("task_id", task_id) in attrs
+        ]
+        return values[-1] if values else None
+
+    yield received
     from opentelemetry import metrics
 
     metrics.get_meter_provider().shutdown()  # its exporter thread would go on sending to a closed port
-    monkeypatch.delenv("AIRFLOW__METRICS__OTEL_ON")
-    stats.initialize(factory=stats_utils.get_stats_factory(), export_legacy_names=False)
-    assert not conf.getboolean("metrics", "otel_on")
     server.shutdown()
     server.server_close()
 
 
-def _received(points, name, task_id):
-    values = [
-        value for (metric, attrs), value in points.items() if metric == name and ("task_id", task_id) in attrs
-    ]
-    return values[-1] if values else None
+def _statsd(monkeypatch):
+    """StatsD metrics sent (UDP) to a local listener; yields a reader of what it received."""
+    pytest.importorskip("statsd", reason="StatsD needs the `statsd` package, which this project does not pin")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    totals: dict[str, float] = {}
+    stop = threading.Event()
+
+    def listen():
+        while not stop.is_set():
+            try:
+                packet = listener.recv(65535).decode()
+            except TimeoutError:
+                continue
+            for line in packet.splitlines():
+                name, _, rest = line.partition(":")
+                value, kind = rest.split("|")[:2]
+                totals[name] = totals.get(name, 0) + float(value) if kind == "c" else float(value)
+
+    threading.Thread(target=listen, daemon=True).start()
+    for key, value in {
+        "STATSD_ON": "True",
+        "STATSD_HOST": "127.0.0.1",
+        "STATSD_PORT": str(listener.getsockname()[1]),
+        "STATSD_PREFIX": "airflow",
+    }.items():
+        monkeypatch.setenv(f"AIRFLOW__METRICS__{key}", value)
+    yield lambda name, task_id: totals.get(name)
+    stop.set()
+    listener.close()
 
 
-def test_extract_sends_counts_and_freshness_and_updates_assets(airflow_db, hubspot, warehouse, otel_listener):
+@pytest.fixture(params=["otel", "statsd"])
+def metrics_listener(request, monkeypatch):
+    """Airflow's metrics configured for one backend, sending to a local listener."""
+    from airflow.sdk.observability import stats
+    from airflow.sdk.observability.metrics import stats_utils
+
+    listener = (_otel if request.param == "otel" else _statsd)(monkeypatch)
+    received = next(listener)
+    # As a worker's task runner does when it starts: the backend follows the configuration.
+    stats.initialize(factory=stats_utils.get_stats_factory(), export_legacy_names=False)
+    yield received
+    next(listener, None)
+    monkeypatch.delenv("AIRFLOW__METRICS__OTEL_ON", raising=False)
+    monkeypatch.delenv("AIRFLOW__METRICS__STATSD_ON", raising=False)
+    stats.initialize(factory=stats_utils.get_stats_factory(), export_legacy_names=False)
+
+
+def test_extract_sends_counts_and_freshness_and_updates_assets(
+    airflow_db, hubspot, warehouse, metrics_listener
+):
     hubspot.seed(companies=30, contacts=120, deals=20)
     run = run_extract()
     assert run.state == "success"
@@ -101,8 +148,7 @@ def test_extract_sends_counts_and_freshness_and_updates_assets(airflow_db, hubsp
     while True:  # the exporter sends every 200 ms
         received = {
             task_id: tuple(
-                _received(otel_listener, f"airflow.hubspot_sync.{task_id}.{measure}", task_id)
-                for measure in measures
+                metrics_listener(f"airflow.hubspot_sync.{task_id}.{measure}", task_id) for measure in measures
             )
             for task_id in expected
         }
@@ -112,15 +158,13 @@ def test_extract_sends_counts_and_freshness_and_updates_assets(airflow_db, hubsp
         time.sleep(0.2)
     assert received["extract_contacts"][0] == 120
     for name in OBJECTS:
-        lag = _received(
-            otel_listener, f"airflow.hubspot_sync.extract_{name}.freshness_lag_seconds", f"extract_{name}"
+        lag = metrics_listener(
+            f"airflow.hubspot_sync.extract_{name}.freshness_lag_seconds", f"extract_{name}"
         )
         assert lag is not None, name
         assert 0 <= lag < 600
         assert expected[f"extract_{name}"][5] is not None
-        runs = _received(
-            otel_listener, f"airflow.hubspot_sync.extract_{name}.runs_success", f"extract_{name}"
-        )
+        runs = metrics_listener(f"airflow.hubspot_sync.extract_{name}.runs_success", f"extract_{name}")
         assert runs == 1
 
     # Each extraction task updated its table's asset: a downstream DAG scheduled on it would run.
