@@ -70,9 +70,13 @@ def _otel(monkeypatch):
         return values[-1] if values else None
 
     yield received
+    import atexit
+
+    from airflow.sdk._shared.observability.metrics.otel_logger import flush_otel_metrics
     from opentelemetry import metrics
 
     metrics.get_meter_provider().shutdown()  # its exporter thread would go on sending to a closed port
+    atexit.unregister(flush_otel_metrics)  # Airflow's flush at exit would find that provider shut down
     server.shutdown()
     server.server_close()
 
