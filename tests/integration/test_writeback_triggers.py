@@ -124,3 +124,20 @@ def test_reinstalling_follows_the_configuration(conn):
     assert triggers.installed_columns(conn, "contacts") is None
     conn.execute("UPDATE hubspot.contacts SET lifecyclestage = 'lead' WHERE id = 1")
     assert outbox(conn)[(1, "lifecyclestage")][1] == "customer"
+
+
+def test_a_settled_value_never_overwrites_a_newer_edit(conn):
+    from hubspot_sync.writeback import store as writeback_store
+
+    conn.execute("UPDATE hubspot.contacts SET jobtitle = 'First' WHERE id = 1")
+    (first,) = conn.execute("SELECT changed_at FROM hubspot_sync.outbox WHERE record_id = 1").fetchone()
+    conn.execute("UPDATE hubspot.contacts SET jobtitle = 'Second' WHERE id = 1")
+    with conn.transaction():
+        writeback_store.as_writeback(conn)
+        assert writeback_store.set_column(conn, "contacts", "jobtitle", {1: ("From HubSpot", first)}) == 0
+    (second,) = conn.execute("SELECT changed_at FROM hubspot_sync.outbox WHERE record_id = 1").fetchone()
+    with conn.transaction():
+        writeback_store.as_writeback(conn)
+        assert writeback_store.set_column(conn, "contacts", "jobtitle", {1: ("From HubSpot", second)}) == 1
+    assert conn.execute("SELECT jobtitle FROM hubspot.contacts WHERE id = 1").fetchone() == ("From HubSpot",)
+    assert outbox(conn)[(1, "jobtitle")][1] == "Second"  # the write-back's own write is not an edit

@@ -94,7 +94,7 @@ class ObjectWriteback:
         current, offset = self._read_current(list(edits), fields)
         outcomes: list[Outcome] = []
         conflicts: list[Conflict] = []
-        hubspot_values: dict[str, dict[int, Any]] = defaultdict(dict)
+        hubspot_values: dict[str, dict[int, tuple[Any, datetime]]] = defaultdict(dict)
         to_send: dict[str, dict[str, str]] = defaultdict(dict)
         sending: list[tuple[PendingEdit, str]] = []  # (edit, target id)
         for record_id, record_edits in edits.items():
@@ -112,6 +112,9 @@ class ObjectWriteback:
                 try:
                     decision = decide(rule, property_type, edit, hubspot)
                     wire = to_wire(property_type, edit.value)
+                    winning = (
+                        to_json(property_type, hubspot.value) if decision is Decision.HUBSPOT_WINS else None
+                    )
                 except (InvalidValue, ValueError, ArithmeticError) as error:
                     outcomes.append(_outcome(edit, "failed", ("INVALID_VALUE", _reason(edit.field, error))))
                     continue
@@ -124,7 +127,7 @@ class ObjectWriteback:
                 if decision is Decision.ALREADY_THERE:
                     outcomes.append(_outcome(edit, "synced"))
                 elif decision is Decision.HUBSPOT_WINS:
-                    hubspot_values[edit.field][record_id] = to_json(property_type, hubspot.value)
+                    hubspot_values[edit.field][record_id] = (winning, edit.changed_at)
                     outcomes.append(_outcome(edit, "reverted"))
                 else:
                     target = str(record["id"])
@@ -153,13 +156,13 @@ class ObjectWriteback:
         updater = IsolatingUpdater(partial(self.hook.batch_write, self.object_type, "update"))
         failed = updater.send(dict(to_send))
         self.counts["update_calls"] += updater.calls
-        pushed: dict[str, dict[int, Any]] = defaultdict(dict)
+        pushed: dict[str, dict[int, tuple[Any, datetime]]] = defaultdict(dict)
         outcomes = []
         for edit, target in sending:
             problem = failed.get(target)
             if problem is None:
                 outcomes.append(_outcome(edit, "synced"))
-                pushed[edit.field][edit.record_id] = edit.value
+                pushed[edit.field][edit.record_id] = (edit.value, edit.changed_at)
             else:
                 outcomes.append(
                     _outcome(edit, "failed", (problem.category, problem.reason), problem.correlation_id)

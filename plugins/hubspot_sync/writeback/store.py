@@ -145,17 +145,22 @@ def record_conflicts(
     )
 
 
-def set_column(conn: psycopg.Connection, object_type: str, column: str, values: dict[int, Any]) -> int:
-    """Put JSON `values` (by record id) into `column` of the mirror rows; returns rows changed."""
+def set_column(
+    conn: psycopg.Connection, object_type: str, column: str, values: dict[int, tuple[Any, datetime]]
+) -> int:
+    """Put settled JSON values (by record id, with the edit time they settle) into `column` of the mirror
+    rows, unless the field was edited again since; returns rows changed."""
     if not values:
         return 0
     statement = sql.SQL(load_sql("writeback/set_column")).format(
         table=sql.Identifier(SCHEMA, object_type), column=sql.Identifier(column)
     )
     params = {
+        "object_type": object_type,
         "column": column,
         "ids": list(values),
-        "values": [Jsonb(value, dumps=_dumps) for value in values.values()],
+        "values": [Jsonb(value, dumps=_dumps) for value, _ in values.values()],
+        "changed_ats": [changed_at for _, changed_at in values.values()],
     }
     return conn.execute(statement, params).rowcount
 
