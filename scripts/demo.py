@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.demo_two_way import two_way_demo  # noqa: E402
 from scripts.pg import (  # noqa: E402
     PG_URL_ENV,
     airflow_conn_json,
@@ -42,6 +43,15 @@ DAG_IDS = ["hubspot_extract", "hubspot_reverse_etl", "hubspot_reconcile"]
 DEMO_DATABASE = "hubspot_sync_demo"
 SANDBOX_TOKEN = "demo-sandbox-token"  # noqa: S105 - the token the local sandbox is started with
 SANDBOX_SEED = "companies=1000,contacts=5000,deals=2000"
+# Warnings Airflow's own code raises in every process, about nothing this project can act on:
+# graphviz (only `airflow dags show` renders images), pathspec's deprecated 'gitwildmatch' name (how
+# Airflow reads .airflowignore), starlette's test client over httpx (`airflow dags test` runs the
+# execution API in-process with it).
+AIRFLOW_WARNING_FILTERS = (
+    "ignore:Could not import graphviz:UserWarning",
+    "ignore:GitWildMatchPattern:DeprecationWarning",
+    "ignore:Using `httpx` with `starlette.testclient`:UserWarning",
+)
 
 
 @contextlib.contextmanager
@@ -88,6 +98,7 @@ def airflow_env(pg_url: str, hubspot_url: str) -> dict[str, str]:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
             "HUBSPOT_SYNC_CONFIG": str(demo_config()),
+            "PYTHONWARNINGS": quiet_warnings(),
             "AIRFLOW_CONN_POSTGRES_DEFAULT": airflow_conn_json(pg_url),
             "AIRFLOW_CONN_HUBSPOT_DEFAULT": json.dumps(
                 {
@@ -100,6 +111,11 @@ def airflow_env(pg_url: str, hubspot_url: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def quiet_warnings() -> str:
+    """PYTHONWARNINGS with the filters above, after any of your own."""
+    return ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *AIRFLOW_WARNING_FILTERS]))
 
 
 def run(command: list[str], env: dict[str, str], log_name: str) -> bool:
@@ -192,6 +208,56 @@ def show_pushed_value(pg_url: str, hubspot_url: str) -> None:
     )
 
 
+def inject_drift(pg_url: str, hubspot_url: str) -> None:
+    """A little of what incremental sync can miss, for hubspot_reconcile to find and repair."""
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM hubspot.contacts ORDER BY id LIMIT 3")]
+        # A company reverse ETL did not just change (those are merely stale until the next extraction).
+        company = conn.execute(
+            "SELECT id FROM hubspot.companies AS c WHERE NOT archived AND NOT EXISTS (SELECT 1 FROM "
+            "hubspot_sync.push_state AS p WHERE p.record_key = c.id::text) ORDER BY id LIMIT 1"
+        ).fetchone()
+        if len(ids) < 3 or company is None:
+            return
+        conn.execute("DELETE FROM hubspot.contacts WHERE id = %s", (ids[2],))  # deleted by hand
+    calls = [
+        (
+            "/_sandbox/drift",
+            {"objectType": "companies", "id": str(company[0]), "properties": {"name": "Drifted"}},
+        ),
+        ("/crm/v3/objects/contacts/gdpr-delete", {"objectId": str(ids[1])}),
+    ]
+    for path, body in calls:
+        request = urllib.request.Request(  # noqa: S310 - the local sandbox
+            f"{hubspot_url}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {SANDBOX_TOKEN}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    print(
+        f"  drift injected: company {company[0]} changed silently in HubSpot, contact {ids[1]} deleted "
+        f"for good, contact {ids[2]} deleted from hubspot.contacts by hand",
+        flush=True,
+    )
+
+
+def show_reconcile(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT object_type, kind, count(*), count(*) FILTER (WHERE repaired) "
+            "FROM hubspot_sync.reconcile_findings GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    print("\nReconciliation (hubspot_sync.reconcile_findings), found and repaired:")
+    print("  (`stale`: the records reverse ETL changed after the extraction; the rest: the drift injected)")
+    for object_type, kind, found, repaired in rows:
+        print(f"  {object_type:<30} {kind:<18} {found:>6} found {repaired:>6} repaired")
+
+
 def report(pg_url: str) -> None:
     import psycopg
 
@@ -275,6 +341,15 @@ def main() -> int:
             if dag_id == "hubspot_reverse_etl" and outcomes.get("hubspot_extract"):
                 create_example_sources(pg_url)
                 create_demo_properties(hubspot_url)
+            if dag_id == "hubspot_reconcile" and outcomes.get("hubspot_extract"):
+                print("Two-way fields: edits on both sides, then hubspot_writeback and hubspot_extract ...")
+                outcomes["hubspot_writeback"] = two_way_demo(
+                    pg_url,
+                    hubspot_url,
+                    SANDBOX_TOKEN,
+                    lambda dag, log: run([*airflow, "dags", "test", dag], env, log),
+                )
+                inject_drift(pg_url, hubspot_url)
             print(f"Running {dag_id} with `airflow dags test` ...", flush=True)
             started = time.monotonic()
             outcomes[dag_id] = run([*airflow, "dags", "test", dag_id], env, dag_id)
@@ -284,6 +359,8 @@ def main() -> int:
             )
         if outcomes.get("hubspot_reverse_etl"):
             show_pushed_value(pg_url, hubspot_url)
+        if outcomes.get("hubspot_reconcile"):
+            show_reconcile(pg_url)
 
     print("\nDAG runs:")
     for dag_id, ok in outcomes.items():
