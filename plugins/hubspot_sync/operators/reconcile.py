@@ -72,13 +72,14 @@ class _ReconcileBase(BaseOperator):
         config: SyncConfig,
         names: list[str],
         work: Callable[[Any, Any, RunInfo, dict[str, ReconcileReport]], None],
+        summary_name: str,
     ) -> dict[str, Any]:
         """Run `work`, record a reconcile_runs row per name and the task's run summary, alert on drift."""
         mode = self._params(context).get("mode") or "configured"
         compared_values = bool(self._params(context).get("full", True))
         started_at = datetime.now(UTC)
         with self._session(context) as (hook, conn, run):
-            summary = RunSummary(self.task_id)
+            summary = RunSummary(summary_name)
             store.mark_abandoned(conn, mark_abandoned(conn, run))
             record_run(conn, run, summary, "running")
             reports = {name: ReconcileReport(name) for name in names}
@@ -109,6 +110,7 @@ class _ReconcileBase(BaseOperator):
                 "found": {name: report.found for name, report in reports.items()},
                 "repaired": {name: report.repaired for name, report in reports.items()},
                 "notes": [note for report in reports.values() for note in report.notes],
+                "unreadable": sum(report.unreadable for report in reports.values()),
             }
             record_run(conn, run, summary, "success")
         threshold = config.thresholds.reconcile_drift_alert_share
@@ -146,7 +148,7 @@ class ReconcileObjectOperator(_ReconcileBase):
             reconciler = ObjectReconciler(hook, conn, config.objects[self.object_type], run, config.models)
             reconciler.run(request, reports[self.object_type])
 
-        return self._reconcile(context, config, [self.object_type], work)
+        return self._reconcile(context, config, [self.object_type], work, self.object_type)
 
 
 class ReconcileAssociationsOperator(_ReconcileBase):
@@ -171,7 +173,7 @@ class ReconcileAssociationsOperator(_ReconcileBase):
             for group in by_from_type.values():
                 AssociationReconciler(hook, conn, run, group).run(actions, reports)
 
-        return self._reconcile(context, config, names, work)
+        return self._reconcile(context, config, names, work, "associations")
 
 
 def _record(conn, run: RunInfo, report: ReconcileReport, status: str, row: dict[str, Any]) -> None:

@@ -32,7 +32,7 @@ from hubspot_sync.reconcile.kinds import NOT_REPAIRABLE, Action, Kind, classify,
 from hubspot_sync.reconcile.pushed import PushedValues
 from hubspot_sync.records import to_row
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
-from hubspot_sync.run_metrics import RunInfo
+from hubspot_sync.run_metrics import RunInfo, record_rejects
 
 ROWS_PER_STAGE = 2000  # list pages staged per transaction
 # Kinds repaired by reading the record again and landing it.
@@ -133,16 +133,28 @@ class ObjectReconciler:
                 if len(batch) >= ROWS_PER_STAGE or not next_after:
                     self._stage(batch, report)
                     batch = []
+        if report.unreadable:
+            report.notes.append(
+                f"{report.unreadable} listed records could not be read: see hubspot_sync.rejects "
+                f"WHERE run_id = '{self.run_info.run_id}' AND object_type = '{request.object_type}'"
+            )
 
     def _stage(self, records: list[dict[str, Any]], report: ReconcileReport) -> None:
-        rows = []
+        """Stage a batch of listed records. One that cannot be placed at all (no usable id or
+        last-modified time) is a reject with its reason; a refused value only leaves its column NULL
+        here, as landing does (its reject is recorded if the record is landed)."""
+        rows, unreadable = [], []
         for record in records:
-            row, _ = to_row(record, self.rules)  # its rejects are recorded when (if) it is landed
+            row, rejects = to_row(record, self.rules)
             if row is None:
-                report.unreadable += 1
+                unreadable.extend(rejects)
                 continue
             rows.append(row)
         store.stage_page(self.conn, self.rules.object_type, rows, self.columns, self.hashes)
+        if unreadable:
+            with self.conn.transaction():
+                record_rejects(self.conn, self.run_info, unreadable)
+            report.unreadable += len(unreadable)
         self.pushed.stage(rows)
         report.hubspot_records += len(rows)
 
