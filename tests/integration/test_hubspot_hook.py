@@ -417,9 +417,11 @@ def test_a_missing_connection_says_how_to_define_it(hubspot, connect):
 
 def test_a_connection_without_password_says_where_the_token_goes(hubspot, connect):
     connect(password="")
+    hook = HubSpotHook()
     with pytest.raises(HubSpotAuthError, match="'hubspot_default' has no password: put the private app"):
-        list_one_page(HubSpotHook())
-    assert hubspot.stats()["total"] == 0
+        list_one_page(hook)
+    # Counted by the hook: the shared sandbox may still be finishing an earlier test's timed-out call.
+    assert hook.stats.api_calls == 0
 
 
 def test_the_token_never_reaches_errors_logs_stats_or_the_budget(
