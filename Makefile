@@ -7,7 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv lint format test demo demo-stop airflow airflow-stop bench lock clean compose-env
+.PHONY: venv lint format test demo demo-stop airflow airflow-stop preflight create-properties bench lock clean \
+	compose-env
 
 venv: $(INSTALLED)
 
@@ -52,6 +53,16 @@ airflow: venv
 
 airflow-stop: venv
 	$(PY) scripts/airflow_local.py --stop
+
+# What a first deployment still lacks: connections, scopes, the models' properties and source tables
+# (against the connections of `make airflow` when it has run). `make create-properties` shows the
+# missing properties; APPLY=1 creates them.
+LOCAL_ENV = if [ -f .airflow-local/env.sh ]; then . ./.airflow-local/env.sh; fi; PYTHONPATH=plugins
+preflight: venv
+	@$(LOCAL_ENV) $(PY) -m hubspot_sync preflight
+
+create-properties: venv
+	@$(LOCAL_ENV) $(PY) -m hubspot_sync create-properties $(if $(APPLY),--apply)
 
 bench: venv
 	$(PY) scripts/with_postgres.py -- sh -c 'for b in bench/bench_*.py; do $(PY) $$b || exit 1; done'

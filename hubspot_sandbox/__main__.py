@@ -116,11 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sandbox.set_search_lag(args.search_lag_ms, args.search_lag_jitter_ms)
     if counts and loaded:
-        logger.warning("not seeding: the portal was loaded from %s", args.data_dir)
+        logger.info("not seeding: the portal was loaded from %s", args.data_dir)
     elif counts:
         started = time.perf_counter()
         seed(sandbox, counts, seed_number=args.seed_number, dirty_share=args.dirty_share)
-        logger.warning("seeded %s in %.1f s", counts, time.perf_counter() - started)
+        logger.info("seeded %s in %.1f s", counts, time.perf_counter() - started)
         if store is not None:
             store.mark_changed()  # saved soon after start, so a kill keeps the seed too
     quiet_deliberate_drops()

@@ -213,7 +213,12 @@ def airflow_env(state: Path, port: int, metadata_url: str, hubspot_conn: str) ->
         "AIRFLOW__API__SECRET_KEY": secret["api_secret_key"],
         "AIRFLOW__CORE__FERNET_KEY": secret["fernet_key"],
     }
-    env = {**os.environ, "AIRFLOW_HOME": str(state / "home"), "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_conn}
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(state / "home"),
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_conn,
+        "PYTHONWARNINGS": demo.quiet_warnings(),
+    }
     for key, value in settings.items():
         env.setdefault(key, value)  # an AIRFLOW__ variable of your own wins, e.g. metrics settings
     return env
@@ -227,7 +232,7 @@ def load_secrets(state: Path) -> dict[str, str]:
         from cryptography.fernet import Fernet
 
         secret = {
-            "jwt_secret": secrets.token_urlsafe(32),
+            "jwt_secret": secrets.token_urlsafe(64),  # HS512 wants a key of 64 bytes or more
             "api_secret_key": secrets.token_urlsafe(32),
             "fernet_key": Fernet.generate_key().decode(),
             "password": secrets.token_urlsafe(12),
@@ -238,7 +243,7 @@ def load_secrets(state: Path) -> dict[str, str]:
 
 
 def write_env_file(state: Path, env: dict[str, str]) -> None:
-    keys = [key for key in sorted(env) if key.startswith(("AIRFLOW", "HUBSPOT_SYNC"))]
+    keys = [key for key in sorted(env) if key.startswith(("AIRFLOW", "HUBSPOT_SYNC", "PYTHONWARNINGS"))]
     lines = [f"export {key}={shlex.quote(env[key])}" for key in keys]
     lines.append(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
     path = state / "env.sh"
@@ -280,8 +285,7 @@ def login_text(record: dict, state: Path) -> str:
     return (
         f"Airflow UI and REST API: {record['url']}  (user {USER}, password {password})\n"
         f"Logs: {state}/logs/   Airflow CLI: source {state}/env.sh && airflow dags list\n"
-        "Before unpausing hubspot_reverse_etl: .venv/bin/python -m hubspot_sync preflight "
-        "(with env.sh sourced)"
+        "hubspot_reverse_etl starts paused: `make preflight` says what it lacks before you unpause it"
     )
 
 
@@ -302,7 +306,9 @@ def stop(state: Path) -> int:
             leaders.append(leader)
             print(f"Stopping {name} (pid {pid})")
     # The scheduler waits for running tasks to finish; a stop does not wait long for them.
-    psutil.wait_procs(leaders, timeout=STOP_TIMEOUT_S)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and any(running(process) for process in leaders):
+        time.sleep(0.2)
     for process in everyone:
         with contextlib.suppress(psutil.Error):
             process.kill()
@@ -321,7 +327,15 @@ def alive(process: list) -> bool:
     pid, created = process
     try:
         found = psutil.Process(pid)
-        return found.create_time() == created and found.status() != psutil.STATUS_ZOMBIE
+        return found.create_time() == created and running(found)
+    except psutil.Error:
+        return False
+
+
+def running(process: psutil.Process) -> bool:
+    """Not exited; an exited service stays a zombie until whoever inherited it reaps it."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 
