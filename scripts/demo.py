@@ -308,6 +308,9 @@ def stop() -> int:
     if not (EMBEDDED_PG_DIR / "postmaster.pid").exists():
         print("No embedded demo PostgreSQL is running.")
         return 0
+    if (ROOT / ".airflow-local" / "pids.json").exists():
+        print("Not stopped: `make airflow` keeps its metadata there; `make airflow-stop` stops both.")
+        return 1
     server = start_embedded(EMBEDDED_PG_DIR, cleanup_mode="stop")
     server.cleanup()
     print(f"Stopped the embedded demo PostgreSQL (data kept in {EMBEDDED_PG_DIR}).")
