@@ -309,7 +309,7 @@ def stop() -> int:
         print("No embedded demo PostgreSQL is running.")
         return 0
     if (ROOT / ".airflow-local" / "pids.json").exists():
-        print("Not stopped: `make airflow` keeps its metadata there; `make airflow-stop` stops both.")
+        print("Not stopped: `make airflow` keeps its metadata there; run `make airflow-stop` first.")
         return 1
     server = start_embedded(EMBEDDED_PG_DIR, cleanup_mode="stop")
     server.cleanup()
