@@ -92,7 +92,7 @@ class ObjectReconciler:
         listing_started_at = datetime.now(UTC)
         self._stage_hubspot(request, report)
         self._compare(request, report, listing_started_at)
-        self.pushed.compare(request.actions[Kind.PUSHED_OVERWRITTEN])
+        self.pushed.compare()
         self._repair(request, report)
         with self.conn.transaction():
             report.found, report.repaired = store.summarize(

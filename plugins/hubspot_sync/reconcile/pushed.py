@@ -67,7 +67,7 @@ class PushedValues:
                     for prop in self.properties:
                         copy.write_row((row.id, prop, row.properties.get(prop)))
 
-    def compare(self, action: str) -> None:
+    def compare(self) -> None:
         """One finding per record and model, naming the overwritten properties and their last writer."""
         findings: dict[tuple[int, str], list[str]] = {}
         with self.conn.transaction():
