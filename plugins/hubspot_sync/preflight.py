@@ -4,10 +4,11 @@ with exactly what to create or change (`python -m hubspot_sync preflight`):
 - the warehouse connection opens, and each enabled model's query runs (its source tables exist and it
   returns the key and mapped columns), checked with `LIMIT 0`;
 - the HubSpot token is valid and holds the scopes: for each enabled object type, one property read
-  (crm.schemas.*.read) and a one-record page (crm.objects.*.read); for each object type a model writes,
-  an empty batch update (crm.objects.*.write: HubSpot checks the scope before the body; it writes nothing);
+  (crm.schemas.*.read) and a one-record page (crm.objects.*.read); for each object type a model or a
+  two-way field writes, an empty batch update (crm.objects.*.write: HubSpot checks the scope before the
+  body; it writes nothing);
 - every property a model writes exists, is writable, has the declared type and options, and a key
-  property has unique values.
+  property has unique values; every two-way field exists and is writable.
 
 `python -m hubspot_sync create-properties [--apply]` creates the missing custom properties, typed by
 the model's `property_definitions:` or else by its query column's PostgreSQL type.
@@ -71,6 +72,8 @@ def preflight(config: SyncConfig, hubspot: HubSpotHook, warehouse: WarehouseHook
         for name in config.model_names():
             if name in config.models:
                 _check_properties(name, config.models[name], definitions, columns.get(name, {}), report)
+        for object_type, fields in two_way_fields(config).items():
+            _check_two_way(object_type, fields, definitions.get(object_type), report)
     for name in config.model_names():
         if name in config.broken_models:
             report.problems.append(config.broken_models[name].message)
@@ -105,6 +108,7 @@ def _check_hubspot(
 ) -> dict[str, dict[str, PropertyDefinition]] | None:
     """Property definitions per object type read or written; None when HubSpot cannot be used at all."""
     written = {model.object_type for name, model in config.models.items() if name in config.model_names()}
+    written |= set(two_way_fields(config))
     definitions: dict[str, dict[str, PropertyDefinition]] = {}
     missing_scopes: list[str] = []
     try:
@@ -151,6 +155,28 @@ def _probe_write(hubspot: HubSpotHook, object_type: str) -> None:
     # An empty batch may be refused as invalid: the scope was there all the same, nothing was written.
     with contextlib.suppress(HubSpotRequestError):
         hubspot.batch_write(object_type, "update", [])
+
+
+def two_way_fields(config: SyncConfig) -> dict[str, list[str]]:
+    """The two-way fields hubspot_writeback writes, per enabled object type that has any."""
+    objects = {name: list(config.objects[name].two_way.fields) for name in config.enabled_objects()}
+    return {name: fields for name, fields in objects.items() if fields}
+
+
+def _check_two_way(
+    object_type: str, fields: list[str], live: dict[str, PropertyDefinition] | None, report: Report
+) -> None:
+    if live is None:
+        return  # its scope is missing: reported once above
+    missing = [name for name in fields if name not in live]
+    read_only = [name for name in fields if name in live and not live[name].writable]
+    where = f"two-way fields of {object_type}"
+    if missing:
+        report.problems.append(f"{where}: {', '.join(missing)} do not exist in HubSpot: create them there")
+    if read_only:
+        report.problems.append(f"{where}: {', '.join(read_only)} are read-only or calculated in HubSpot")
+    if not missing and not read_only:
+        report.passed.append(f"{where}: {', '.join(fields)} exist and are writable")
 
 
 def _check_properties(

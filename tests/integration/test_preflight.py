@@ -151,3 +151,19 @@ def test_reverse_etl_on_a_fresh_deployment_fails_once_per_model_saying_what_is_m
         assert "a source table is missing from the warehouse" in alert["exception"]
         assert "python -m hubspot_sync preflight" in alert["exception"]
     assert hubspot.stats()["total"] == 0
+
+
+def test_a_two_way_field_missing_in_hubspot_is_named(hubspot, warehouse, sync_config, capsys):
+    extra = {
+        "properties": {"favourite_colour": "string"},
+        "two_way": {"fields": {"favourite_colour": "default"}},
+    }
+    sync_config({"objects": {"contacts": extra}})
+
+    code, out = preflight(capsys, "preflight")
+
+    assert code == 1
+    assert (
+        "FIX   two-way fields of contacts: favourite_colour do not exist in HubSpot: create them there" in out
+    )
+    assert "ok    two-way fields of deals: dealstage exist and are writable" in out
