@@ -9,6 +9,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from hubspot_sync.config import load_config
 from hubspot_sync.dag_defaults import dag_kwargs, pick_list
 from hubspot_sync.operators.migrate import MigrateOperator
+from hubspot_sync.operators.privacy import EraseRequestedOperator, PruneRetentionOperator
 from hubspot_sync.operators.reconcile import ReconcileAssociationsOperator, ReconcileObjectOperator
 
 DOC = """
@@ -32,6 +33,11 @@ removed with their associations (audit: `hubspot_sync.deleted_records`); associa
 overwritten pushed values are re-pushed or accepted by the model's `on_overwrite`.
 One row per object type in `hubspot_sync.reconcile_runs`; an alert when drift passes
 `thresholds.reconcile_drift_alert_share`.
+
+Privacy (README, "Privacy"): contacts HubSpot deleted for good are erased (every copy of their
+values, a tombstone in `hubspot_sync.erasures`); `erase_requested` processes
+`hubspot_sync.erasure_requests` (GDPR deletion in HubSpot, then the same erasure);
+`prune_retention` deletes bookkeeping rows past the ages under `retention:`.
 
 Params: **objects** limits the run to some object types (empty: all); **mode** `report` only
 records findings, `repair` repairs every kind, empty follows the configuration; **full** also
@@ -81,4 +87,8 @@ with DAG(
         ReconcileObjectOperator(task_id=f"reconcile_{name}", object_type=name, **connections)
         for name in objects
     ]
-    migrate >> compared >> ReconcileAssociationsOperator(task_id="reconcile_associations", **connections)
+    associations = ReconcileAssociationsOperator(task_id="reconcile_associations", **connections)
+    # Erasure requests run last (no race with the comparison), whether or not reconciliation succeeded.
+    erase = EraseRequestedOperator(task_id="erase_requested", trigger_rule="all_done", **connections)
+    migrate >> compared >> associations >> erase
+    migrate >> PruneRetentionOperator(task_id="prune_retention", postgres_conn_id=config.connections.postgres)

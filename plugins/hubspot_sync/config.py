@@ -33,6 +33,7 @@ from pydantic import (
 
 from hubspot_sync import INCLUDE_DIR
 from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.privacy.settings import RetentionPolicy
 from hubspot_sync.reconcile.kinds import ReconcilePolicy
 from hubspot_sync.reverse_etl import model_config as model_declarations
 from hubspot_sync.reverse_etl.model_config import MODEL_NAME, ObjectTypeName, PropertyName, ReverseEtlModel
@@ -174,6 +175,8 @@ class SyncConfig(_Strict):
     models: dict[str, ReverseEtlModel] = Field(default_factory=dict)
     # Nightly reconciliation: per kind of difference, `report` or `repair` (hubspot_sync.reconcile.kinds).
     reconcile: ReconcilePolicy = ReconcilePolicy()
+    # How long bookkeeping rows are kept, in days (hubspot_sync.privacy.settings).
+    retention: RetentionPolicy = RetentionPolicy()
     _broken_models: dict[str, BrokenModel] = PrivateAttr(default_factory=dict)
     _model_order: tuple[str, ...] = PrivateAttr(default=())
     _source: str = PrivateAttr(default="sync configuration")

@@ -161,8 +161,13 @@ def test_one_record_per_hostile_value_is_rejected_by_field_while_the_rest_lands(
     assert cursor_positions(warehouse)["contacts"] > cursor_before
     assert set(warehouse_records(warehouse, "contacts")) == set(ids)  # every record landed
     with psycopg.connect(warehouse) as conn:
-        # The second run re-reads the first run's records too: they fall inside the search lookback.
-        for run, targets in ((first, full_load), (second, {**full_load, **incremental})):
+        # The second run re-reads the first run's records too: they fall inside the search lookback. A
+        # record refused again stays one row, counted again, with the run that saw it last.
+        counts = dict(conn.execute("SELECT record_id::bigint, count FROM hubspot_sync.rejects").fetchall())
+        assert counts == {
+            record_id: 2 if record_id in full_load else 1 for record_id in {**full_load, **incremental}
+        }
+        for run, targets in ((second, {**full_load, **incremental}),):
             rejects = conn.execute(
                 "SELECT record_id, field, reason FROM hubspot_sync.rejects WHERE run_id = %s", (run.run_id,)
             ).fetchall()

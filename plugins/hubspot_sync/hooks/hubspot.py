@@ -33,6 +33,7 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException
 from hubspot import HubSpot
+from hubspot.crm.contacts import PublicGdprDeleteInput
 
 from hubspot_sync.hooks.rate_budget import TIER_LIMITS, RateBudget, RequestKind
 
@@ -320,6 +321,14 @@ class HubSpotHook(BaseHook):
         body = {"inputs": [{"id": record_id} for record_id in ids]}
         return self.request(
             "objects.batch_archive", "standard", partial(self._objects_batch.archive, object_type, body)
+        )
+
+    def gdpr_delete(self, object_id: str, *, id_property: str | None = None) -> ApiResponse:
+        """Delete a contact for good (GDPR), by id or by `id_property` (email); scope
+        crm.objects.contacts.write. HubSpot answers 204; 404 when no contact has that id."""
+        body = PublicGdprDeleteInput(object_id=object_id, id_property=id_property)
+        return self.request(
+            "contacts.gdpr_delete", "standard", partial(self.client.crm.contacts.basic_api.purge, body)
         )
 
     def batch_read_by_property(

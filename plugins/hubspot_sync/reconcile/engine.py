@@ -27,6 +27,7 @@ from hubspot_sync.config import ObjectConfig
 from hubspot_sync.extract.engine import BATCH_READ_IDS, land_records, row_rules
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.privacy.store import remove_deleted
 from hubspot_sync.reconcile import store
 from hubspot_sync.reconcile.kinds import NOT_REPAIRABLE, Action, Kind, classify, drift_share
 from hubspot_sync.reconcile.pushed import PushedValues
@@ -280,7 +281,9 @@ class ObjectReconciler:
                 land_records(self.conn, self.rules, self.typed_columns, self.run_info, answered)
             gone = [int(record_id) for record_id in ids if record_id not in alive]
             with self.conn.transaction():
-                store.delete_records(self.conn, request.object_type, gone, self.run_info.run_id)
+                # A person's record is erased: every copy of its values goes, a tombstone stays.
+                models = [name for name, m in self.models.items() if m.object_type == request.object_type]
+                remove_deleted(self.conn, request.object_type, gone, self.run_info.run_id, models)
                 by_record = {record_id: finding_id for finding_id, record_id, _, _ in findings}
                 store.mark_findings(self.conn, [by_record[i] for i in gone], repaired=True, note=None)
                 store.mark_findings(

@@ -1,0 +1,1 @@
+"""Erasure (both ways) and retention of what the sync keeps about people."""
