@@ -87,8 +87,8 @@ with DAG(
         ReconcileObjectOperator(task_id=f"reconcile_{name}", object_type=name, **connections)
         for name in objects
     ]
-    associations = ReconcileAssociationsOperator(task_id="reconcile_associations", **connections)
-    # Erasure requests run last (no race with the comparison), whether or not reconciliation succeeded.
-    erase = EraseRequestedOperator(task_id="erase_requested", trigger_rule="all_done", **connections)
-    migrate >> compared >> associations >> erase
+    migrate >> compared >> ReconcileAssociationsOperator(task_id="reconcile_associations", **connections)
+    # Beside the comparison, neither waiting on it nor blocking it; a contact erased while it is listed
+    # is at worst reported `missing` and not repaired (HubSpot no longer returns it).
+    migrate >> EraseRequestedOperator(task_id="erase_requested", **connections)
     migrate >> PruneRetentionOperator(task_id="prune_retention", postgres_conn_id=config.connections.postgres)
