@@ -59,12 +59,13 @@ def seed(url: str) -> None:
             " ('contacts', (extract(epoch FROM now() - interval '20 minutes') * 1000)::bigint),"
             " ('companies', (extract(epoch FROM now() - interval '2 hours') * 1000)::bigint)"
         )
-        for days in (0.1, 1, 2, 9):
+        for record_id, days in enumerate((0.1, 1, 2, 9), start=4):
             conn.execute(
                 "INSERT INTO hubspot_sync.rejects (dag_id, run_id, task_id, object_type, record_id, field,"
-                " reason, rejected_at) VALUES ('hubspot_extract', 'r1', 'extract_contacts', 'contacts', '4',"
-                " 'email', 'not an email address', now() - %s * interval '1 day')",
-                (days,),
+                " reason, rejected_at, last_seen_at) VALUES ('hubspot_extract', 'r1', 'extract_contacts',"
+                " 'contacts', %s, 'email', 'not an email address', now() - %s * interval '1 day',"
+                " now() - %s * interval '1 day')",
+                (str(record_id), days, days),
             )
         conn.execute(
             "INSERT INTO hubspot_sync.push_state (model, record_key, object_type, failed_attempts) VALUES"
