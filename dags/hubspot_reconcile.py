@@ -76,7 +76,7 @@ with DAG(
             description="Also compare the configured typed properties, not only ids, states and times.",
         ),
     },
-    **dag_kwargs(config, "reconcile"),
+    **dag_kwargs(config, "reconcile", writes_to_hubspot=True),
 ):
     connections = {
         "hubspot_conn_id": config.connections.hubspot,

@@ -8,12 +8,12 @@ dag-processor and triggerer with:
 - the local HubSpot sandbox as the HubSpot account (its portal kept across restarts), unless
   AIRFLOW_CONN_HUBSPOT_DEFAULT is set; likewise AIRFLOW_CONN_POSTGRES_DEFAULT replaces the warehouse.
 - a login: the simple auth manager, user admin, a password generated once.
-Extraction and reconciliation run on their schedules at once; the DAGs that write to HubSpot start
-paused until you unpause them. Home, secrets, pids and logs are in the state directory
-(.airflow-local/, git-ignored); `source .airflow-local/env.sh` gives a shell the same Airflow for the
-`airflow` CLI (e.g. `airflow connections add`). A second start says it is already running;
-`make airflow-stop` (--stop) stops what the start started. AIRFLOW__* variables set in your
-environment override the settings chosen here.
+Extraction runs on its schedule at once; the DAGs that write to HubSpot (reconciliation too: it
+carries out erasure requests) start paused until you unpause them. Home, secrets, pids and logs
+are in the state directory (.airflow-local/, git-ignored); `source .airflow-local/env.sh` gives a
+shell the same Airflow for the `airflow` CLI (e.g. `airflow connections add`). A second start says
+it is already running; `make airflow-stop` (--stop) stops what the start started. AIRFLOW__*
+variables set in your environment override the settings chosen here.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def airflow_env(state: Path, port: int, metadata_url: str, hubspot_conn: str) ->
         "AIRFLOW__CORE__PARALLELISM": str(max(2, cores)),
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": str(min(2, cores)),
         "AIRFLOW__API__WORKERS": "1",
-        # Extraction and reconciliation only read HubSpot; the DAGs that write start paused anyway.
+        # Extraction only reads HubSpot; the DAGs that write start paused anyway.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(metadata_url),
         "AIRFLOW__API__HOST": "127.0.0.1",
@@ -285,7 +285,8 @@ def login_text(record: dict, state: Path) -> str:
     return (
         f"Airflow UI and REST API: {record['url']}  (user {USER}, password {password})\n"
         f"Logs: {state}/logs/   Airflow CLI: source {state}/env.sh && airflow dags list\n"
-        "hubspot_reverse_etl starts paused: `make preflight` says what it lacks before you unpause it"
+        "The DAGs that write to HubSpot start paused: `make preflight` says what they lack before you\n"
+        "unpause them"
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
 EXPECTED_DAG_IDS = {"hubspot_extract", "hubspot_reverse_etl", "hubspot_reconcile", "hubspot_writeback"}
-WRITES_TO_HUBSPOT = {"hubspot_reverse_etl", "hubspot_writeback"}
+WRITES_TO_HUBSPOT = {"hubspot_reconcile", "hubspot_reverse_etl", "hubspot_writeback"}
 
 
 class NoNetworkAllowed(AssertionError):
