@@ -127,14 +127,25 @@ class Thresholds(_Strict):
     max_clear_share: float = Field(0.2, ge=0, le=1)
     # CRM search lags writes by seconds: each incremental window starts this far before the cursor.
     search_lookback_minutes: int = Field(3, ge=0, le=24 * 60)
-    # Full association sweeps cost ceil(records / 100) calls per association type; 0 sweeps every
-    # run. Runs in between refresh the associations of the records they changed.
-    association_sweep_minutes: int = Field(0, ge=0, le=7 * 24 * 60)
+    # Every live record's associations are read once per this many hours by a rolling sweep (a slice
+    # each run; about ceil(records / 100) * 24 / hours calls a day per association type); 0 reads all
+    # of them every run. Replaces association_sweep_minutes (see README, "Associations").
+    association_sweep_hours: float = Field(24.0, ge=0, le=7 * 24)
     # Archived records are found by reading the whole archive (ceil(archived / 100) calls); 0 reads
     # it every run. Merges are seen every run whatever this says (through the survivor).
     archive_sweep_minutes: int = Field(0, ge=0, le=7 * 24 * 60)
     # Nightly reconciliation alerts when drift exceeds this share of records.
     reconcile_drift_alert_share: float = Field(0.01, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "association_sweep_minutes" in data:
+            raise ValueError(
+                "association_sweep_minutes is retired: associations are now swept a slice per run; set "
+                "association_sweep_hours (how often every record is read, default 24; 0 = every run)"
+            )
+        return data
 
 
 class ObjectConfig(_Strict):

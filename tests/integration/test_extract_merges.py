@@ -58,7 +58,9 @@ def test_merges_into_new_records_and_merge_chains_land_as_hubspot_has_them(
 ):
     # With spaced sweeps, runs between full sweeps still re-read the associations of records linked to
     # one merged away: HubSpot moved those to the new record.
-    sync_config({"dag_defaults": {"retries": 0}, "thresholds": {"association_sweep_minutes": sweep_minutes}})
+    sync_config(
+        {"dag_defaults": {"retries": 0}, "thresholds": {"association_sweep_hours": sweep_minutes / 60}}
+    )
     hubspot.seed(companies=20, contacts=80, deals=30)
     assert run_extract().state == "success"
     a, b, d = sorted(sandbox_records(hubspot, object_type))[:3]
@@ -86,8 +88,9 @@ def test_merges_into_new_records_and_merge_chains_land_as_hubspot_has_them(
 
 def test_records_deleted_for_good_do_not_stop_a_run(airflow_db, hubspot, warehouse, sync_config):
     # A GDPR deletion and the recycle bin's 90-day purge leave no trace HubSpot reports; the run goes on,
-    # and finding what it still holds is reconciliation's job.
-    sync_config({"dag_defaults": {"retries": 0}})
+    # and finding what it still holds is reconciliation's job. The association sweep (here every record
+    # every run) drops the deleted record's associations.
+    sync_config({"dag_defaults": {"retries": 0}, "thresholds": {"association_sweep_hours": 0}})
     hubspot.seed(companies=10, contacts=40, deals=20)
     contacts = sorted(sandbox_records(hubspot, "contacts"))
     deals = sorted(sandbox_records(hubspot, "deals"))

@@ -1,29 +1,36 @@
 """Association refresh: the mirrored association tables made equal to HubSpot's, removals included.
 
-HubSpot does not reliably bump a record's last-modified time when an association is added or
-removed, so association changes cannot be found through the changed records alone. A full sweep
-reads every live source record in id order, 100 per v4 batch read, and replaces that batch's rows
-in one transaction. It costs ceil(live records / 100) calls per association type, so on large
-accounts it can be spaced out (`thresholds.association_sweep_minutes`); runs in between sweep only
-the records the same DAG run changed, and those associated with a record it archived or merged away
-(HubSpot moves a merged record's associations to the record the merge made).
+Three reads keep them so, each costing what changed:
+- A full load reads each record's associations inline with it (the list API's `associations=`), so
+  it needs no call of its own; `read_inline` turns those into rows, landed with the records.
+- An incremental run reads, by v4 batch read, the associations of the records it changed, and of
+  those associated with a record it archived or merged away (HubSpot drops or moves those).
+- HubSpot does not reliably bump a record's last-modified time when an association is added or
+  removed, so the rolling sweep (sweep.py) reads a slice of the live source records every run, in
+  id order, so that each is read once per `thresholds.association_sweep_hours`.
 
-HubSpot pages each record's associations on its own (500 a page): a record with more comes back with
-`paging.next.after`, and its next pages are read by batch read again with that cursor beside its id,
-before anything of the batch is written (one more call per 100 such records and page). A record
-HubSpot reports as having no associations (`crm.associations.NO_ASSOCIATIONS_FOUND` in the 207)
-loses its rows; one that failed for another reason, on any of its pages, keeps them and is counted.
-Rows of archived and merged-away records are removed: they have no live associations.
+HubSpot pages each record's associations on its own: inline 100 per type with `paging.next`, in
+v4 batch reads 500 a page with `paging.next.after`. A record with more than its inline page, or with
+an inline type name this module does not know (a user-defined label), is read again by v4 batch read
+(one call per 100 such records, rather than one per record through the page's `link`); next pages
+of a v4 read are read by batch read again with the cursor beside the id, before anything of the
+batch is written. A record HubSpot reports as having no associations
+(`crm.associations.NO_ASSOCIATIONS_FOUND` in the 207) loses its rows; one that failed for another
+reason, on any of its pages, keeps them and is counted. Rows of archived and merged-away records are
+removed: they have no live associations.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import psycopg
 
-from hubspot_sync.extract import store
+from hubspot_sync.extract import store, sweep
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.objects import AssociationType
 from hubspot_sync.run_metrics import RunSummary
@@ -41,50 +48,201 @@ class AssociationRead:
     paged_sources: int = 0
 
 
-def refresh_associations(
+def extract_associations(
+    hook: HubSpotHook,
+    conn: psycopg.Connection,
+    associations: list[AssociationType],
+    summary: RunSummary,
+    run_id: str,
+    period_ms: int,
+    *,
+    now_ms: int | None = None,
+) -> None:
+    """This run's association step: the changed records' associations, then the sweep's slice."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    whole = True
+    for association in associations:
+        counts = Counts()
+        with conn.transaction():
+            state = sweep.read_state(conn, association)
+        counts.inline = state.inline_run_id == run_id
+        if not counts.inline:  # a full load in this run read them inline
+            _refresh_changed(hook, conn, association, run_id, counts)
+        # A full load this run just read them all: what the sweep owes waits for the next run.
+        _sweep(hook, conn, association, state, period_ms, now_ms, counts, read=not counts.inline)
+        with conn.transaction():
+            pruned = store.prune_archived_associations(
+                conn, association.table, association.from_type, association.from_column
+            )
+        counts.removed += pruned
+        whole = whole and counts.swept_sources >= counts.live
+        summary.records_read += counts.changed_sources + counts.swept_sources
+        summary.records_written += counts.removed + counts.written
+        summary.details[association.table] = vars(counts)
+    summary.details["full_sweep"] = whole
+
+
+@dataclass
+class Counts:
+    inline: bool = False
+    changed_sources: int = 0
+    swept_sources: int = 0
+    live: int = 0
+    removed: int = 0
+    written: int = 0
+    failed_sources: int = 0
+    paged_sources: int = 0
+    sweep_after_id: int = 0
+    sweep_owed: float = 0.0
+    sweep_passes: int = 0
+
+
+def _refresh_changed(
+    hook: HubSpotHook, conn: psycopg.Connection, association: AssociationType, run_id: str, counts: Counts
+) -> None:
+    after_id = 0
+    while True:
+        with conn.transaction():
+            from_ids = store.live_ids(conn, association, after_id, BATCH_SIZE, run_id)
+        if not from_ids:
+            return
+        after_id = from_ids[-1]
+        _replace(conn, association, from_ids, read_all_pages(hook, association, from_ids), counts)
+        counts.changed_sources += len(from_ids)
+
+
+def _sweep(
     hook: HubSpotHook,
     conn: psycopg.Connection,
     association: AssociationType,
-    summary: RunSummary,
+    state: sweep.SweepState,
+    period_ms: int,
+    now_ms: int,
+    counts: Counts,
     *,
-    changed_in_run: str | None = None,
+    read: bool = True,
 ) -> None:
-    """Sweep every live source record, or with `changed_in_run` only those that run changed."""
-    after_id = 0
-    counts = {
-        "sources": 0,
-        "removed": 0,
-        "written": 0,
-        "failed_sources": 0,
-        "paged_sources": 0,
-        "full": changed_in_run is None,
-    }
-    while True:
-        with conn.transaction():
-            from_ids = store.live_ids(conn, association, after_id, BATCH_SIZE, changed_in_run)
-        if not from_ids:
-            break
-        after_id = from_ids[-1]
-        read = read_all_pages(hook, association, from_ids)
-        replaced = [from_id for from_id in from_ids if from_id not in read.failed]
-        with conn.transaction():
-            removed, written = store.replace_associations(
-                conn, association.table, association.from_column, association.to_column, replaced, read.pairs
-            )
-        counts["sources"] += len(from_ids)
-        counts["removed"] += removed
-        counts["written"] += written
-        counts["failed_sources"] += len(read.failed)
-        counts["paged_sources"] += read.paged_sources
-        summary.records_read += len(from_ids)
-        summary.records_written += removed + written
+    """Read what the sweep owes, 100 source records a call, each batch committed with its position."""
     with conn.transaction():
-        pruned = store.prune_archived_associations(
-            conn, association.table, association.from_type, association.from_column
+        live, _ = sweep.live_counts(conn, association, 0)
+        sweep.accrue(state, live, now_ms, period_ms)
+        _, ahead = sweep.live_counts(conn, association, state.after_id)
+        if not read:
+            sweep.save_state(conn, association, state, False)
+    counts.live = live
+    if not read:
+        return
+    wraps = 0
+    while True:
+        wrapped = False
+        if ahead == 0 and live and wraps < 2:  # the pass is complete: the next starts from the first id
+            state.after_id, state.passes, ahead, wrapped = 0, state.passes + 1, live, True
+            wraps += 1
+        size = sweep.next_slice(state, ahead)
+        if size == 0 or ahead == 0:
+            with conn.transaction():
+                sweep.save_state(conn, association, state, wrapped)
+            break
+        with conn.transaction():
+            from_ids = store.live_ids(conn, association, state.after_id, size)
+        if not from_ids:  # archived since they were counted
+            ahead = 0
+            continue
+        read = read_all_pages(hook, association, from_ids)
+        state.after_id = from_ids[-1]
+        state.owed = max(0.0, state.owed - len(from_ids))
+        ahead = max(0, ahead - len(from_ids))
+        _replace(
+            conn,
+            association,
+            from_ids,
+            read,
+            counts,
+            partial(sweep.save_state, conn, association, state, wrapped),
         )
-    counts["removed"] += pruned
-    summary.records_written += pruned
-    summary.details[association.table] = counts
+        counts.swept_sources += len(from_ids)
+    counts.sweep_after_id, counts.sweep_owed, counts.sweep_passes = (
+        state.after_id,
+        round(state.owed, 3),
+        state.passes,
+    )
+
+
+def _replace(
+    conn: psycopg.Connection,
+    association: AssociationType,
+    from_ids: list[int],
+    read: AssociationRead,
+    counts: Counts,
+    also: Callable[[], None] | None = None,
+) -> None:
+    replaced = [from_id for from_id in from_ids if from_id not in read.failed]
+    with conn.transaction():
+        removed, written = store.replace_associations(
+            conn, association.table, association.from_column, association.to_column, replaced, read.pairs
+        )
+        if also is not None:
+            also()
+    counts.removed += removed
+    counts.written += written
+    counts.failed_sources += len(read.failed)
+    counts.paged_sources += read.paged_sources
+
+
+# -- inline (full loads) -------------------------------------------------------------------------
+
+# The v3 `type` names of HubSpot-defined association types, as inline reads give them:
+# https://developers.hubspot.com/docs/guides/api/crm/associations/associations-v4 (type ids),
+# "_unlabeled" when the pair also has a primary type.
+V3_TYPES: dict[str, tuple[int, str | None]] = {
+    "contact_to_company": (1, "Primary"),
+    "contact_to_company_unlabeled": (279, None),
+    "deal_to_contact": (3, None),
+    "deal_to_company": (5, "Primary"),
+    "deal_to_company_unlabeled": (341, None),
+}
+
+
+def read_inline(
+    hook: HubSpotHook, association: AssociationType, records: list[dict[str, Any]]
+) -> AssociationRead:
+    """The associations of list records read with `associations=<to type>`; records whose inline page
+    is not all of them (more pages, or a type name not in V3_TYPES) are read by v4 batch read."""
+    read = AssociationRead()
+    again: list[int] = []
+    for record in records:
+        from_id = int(record["id"])
+        page = (record.get("associations") or {}).get(association.to_type) or {}
+        results = page.get("results") or []
+        if (page.get("paging") or {}).get("next") or any(r.get("type") not in V3_TYPES for r in results):
+            again.append(from_id)
+            continue
+        for result in results:
+            type_id, label = V3_TYPES[result["type"]]
+            read.pairs.append((from_id, int(result["id"]), type_id, "HUBSPOT_DEFINED", label))
+    read.paged_sources = len(again)
+    for start in range(0, len(again), BATCH_SIZE):
+        more = read_all_pages(hook, association, again[start : start + BATCH_SIZE])
+        read.pairs += more.pairs
+        read.failed |= more.failed
+    return read
+
+
+def land_inline(
+    conn: psycopg.Connection,
+    association: AssociationType,
+    read: AssociationRead,
+    landed: set[int],
+    run_id: str,
+) -> tuple[int, int]:
+    """Replace the associations of the records that landed (inside their transaction); returns
+    (removed, written)."""
+    from_ids = sorted(landed - read.failed)
+    pairs = [pair for pair in read.pairs if pair[0] in landed]
+    sweep.mark_inline(conn, association, run_id)
+    return store.replace_associations(
+        conn, association.table, association.from_column, association.to_column, from_ids, pairs
+    )
 
 
 def read_all_pages(hook: HubSpotHook, association: AssociationType, from_ids: list[int]) -> AssociationRead:

@@ -23,9 +23,10 @@ import psycopg
 
 from hubspot_sync.config import ObjectConfig
 from hubspot_sync.extract import store
+from hubspot_sync.extract.associations import AssociationRead, land_inline, read_inline
 from hubspot_sync.extract.retype import retype_column
 from hubspot_sync.hooks.hubspot import HubSpotHook
-from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.objects import OBJECT_TYPES, AssociationType
 from hubspot_sync.progress import Progress
 from hubspot_sync.records import Row, RowRules, to_row
 from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects
@@ -59,6 +60,8 @@ class ExtractRequest:
     rows_per_transaction: int = 2000
     max_reject_share: float = 0.05
     archive_sweep_ms: int = 0  # how long after a full read of the archive the next one is due
+    # Associations read inline by a full load (from this object type to enabled ones).
+    associations: tuple[AssociationType, ...] = ()
 
 
 class ObjectExtractor:
@@ -129,12 +132,13 @@ class ObjectExtractor:
         summary.details["mode"] = "full_load_resumed" if resuming else "full_load"
         batch: list[dict[str, Any]] = []
         for records, next_after in self._list_pages(
-            archived=False, after=cursor.list_after if resuming else None
+            archived=False, after=cursor.list_after if resuming else None, associations=request.associations
         ):
             batch.extend(records)
             if len(batch) >= request.rows_per_transaction or not next_after:
                 position = store.Cursor(cursor.cursor_ms, next_after, started_ms if next_after else None)
-                self._land(batch, summary, position)
+                inline = {a: read_inline(self.hook, a, batch) for a in request.associations}
+                self._land(batch, summary, position, inline)
                 batch = []
         # Everything modified before the list started is now in: incremental runs go on from there.
         done = store.Cursor(started_ms, None, None)
@@ -193,10 +197,13 @@ class ObjectExtractor:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _list_pages(self, *, archived: bool, after: str | None) -> Iterator[tuple[list[dict], str | None]]:
+    def _list_pages(
+        self, *, archived: bool, after: str | None, associations: tuple[AssociationType, ...] = ()
+    ) -> Iterator[tuple[list[dict], str | None]]:
         in_url, by_batch = _split_for_url(self._property_names)
+        to_types = [association.to_type for association in associations] or None
         for records, next_after in self.hook.iter_list_pages(
-            self.object_type_name, in_url, archived=archived, after=after
+            self.object_type_name, in_url, archived=archived, after=after, associations=to_types
         ):
             if by_batch and records:
                 self._complete_properties(records, by_batch, archived)
@@ -236,10 +243,20 @@ class ObjectExtractor:
 
     # -- landing -------------------------------------------------------------------------------
 
-    def _land(self, records: list[dict], summary: RunSummary, position: store.Cursor | None) -> None:
-        written, merged, rejects, _ = land_records(
-            self.conn, self._rules, self._typed_columns, self.run_info, records, position
-        )
+    def _land(
+        self,
+        records: list[dict],
+        summary: RunSummary,
+        position: store.Cursor | None,
+        inline: dict[AssociationType, AssociationRead] | None = None,
+    ) -> None:
+        # Associations read inline land with their records: a crash keeps both or neither.
+        with self.conn.transaction():
+            written, merged, rejects, landed = land_records(
+                self.conn, self._rules, self._typed_columns, self.run_info, records, position
+            )
+            for association, read in (inline or {}).items():
+                land_inline(self.conn, association, read, landed, self.run_info.run_id)
         # Counted once committed: after a failure, the summary says what is really in the warehouse.
         summary.records_written += written
         summary.details["merged_marked"] = summary.details.get("merged_marked", 0) + merged

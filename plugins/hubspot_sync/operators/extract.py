@@ -23,8 +23,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hubspot_sync.config import load_config
-from hubspot_sync.extract import store
-from hubspot_sync.extract.associations import refresh_associations
+from hubspot_sync.extract.associations import extract_associations
 from hubspot_sync.extract.engine import ExtractRequest, ObjectExtractor, RejectShareExceeded
 from hubspot_sync.extract.retype import RetypeRefused
 from hubspot_sync.hooks.hubspot import HubSpotHook
@@ -40,9 +39,6 @@ from hubspot_sync.objects import ASSOCIATION_TYPES
 from hubspot_sync.run_metrics import RunInfo, RunSummary, mark_abandoned, record_run
 from hubspot_sync.sql import load_sql
 from hubspot_sync.values import epoch_ms, parse_datetime
-
-# Row in hubspot_sync.cursors holding the time of the last full association sweep.
-SWEEP_CURSOR = "associations:full_sweep"
 
 
 class _ExtractBase(BaseOperator):
@@ -134,6 +130,12 @@ class ExtractObjectOperator(_ExtractBase):
             lookback_ms=config.thresholds.search_lookback_minutes * 60_000,
             max_reject_share=config.thresholds.max_reject_share,
             archive_sweep_ms=config.thresholds.archive_sweep_minutes * 60_000,
+            associations=tuple(
+                association
+                for association in ASSOCIATION_TYPES
+                if association.from_type == self.object_type
+                and association.to_type in config.enabled_objects()
+            ),
         )
         with self._session(context) as (hook, conn, run):
             summary = RunSummary(self.object_type)
@@ -166,21 +168,12 @@ class ExtractAssociationsOperator(_ExtractBase):
             if {association.from_type, association.to_type} <= enabled
             and (selected is None or association.from_type in selected or association.to_type in selected)
         ]
-        interval_ms = config.thresholds.association_sweep_minutes * 60_000
+        period_ms = round(config.thresholds.association_sweep_hours * 3_600_000)
         with self._session(context) as (hook, conn, run):
             summary = RunSummary("associations")
 
             def work() -> None:
-                now_ms = int(time.time() * 1000)
-                last_sweep = store.read_cursor(conn, SWEEP_CURSOR).cursor_ms
-                full = last_sweep is None or now_ms - last_sweep >= interval_ms
-                summary.details["full_sweep"] = full
-                for association in wanted:
-                    refresh_associations(
-                        hook, conn, association, summary, changed_in_run=None if full else run.run_id
-                    )
-                if full:
-                    store.save_cursor(conn, SWEEP_CURSOR, store.Cursor(now_ms, None, None))
+                extract_associations(hook, conn, wanted, summary, run.run_id, period_ms)
                 summary.api_calls = hook.stats.api_calls
                 summary.rate_limited_calls = hook.stats.rate_limited
                 summary.details["retries"] = hook.stats.retries
