@@ -126,7 +126,9 @@ class HubSpotHook(BaseHook):
 
     Connection: host = API base URL (default https://api.hubapi.com), password = private app token.
     Extras: `rate_limit_tier` (starter | professional | enterprise), or `requests_per_10s` and
-    `search_per_second` for other limits; `budget_share` (default 0.9); `account_timezone` (IANA name,
+    `search_per_second` for other limits; with neither, the limits are learnt from HubSpot's
+    `X-HubSpot-RateLimit-Max` / `-Interval-Milliseconds` / `-Daily` headers (starting at the smallest
+    tier's until the first response); `budget_share` (default 0.9); `account_timezone` (IANA name,
     for the daily-limit reset time); `timeout_seconds` (default 30); `max_attempts` (default 6);
     `backoff_base_seconds` (default 0.5: the first retry waits up to 1 s, doubling, capped at 30 s);
     `rate_limit_wait_seconds` (default 300: how long one request may wait out 429s in all).
@@ -147,6 +149,7 @@ class HubSpotHook(BaseHook):
         self.hubspot_conn_id = hubspot_conn_id
         self._budget_conn_factory = budget_conn_factory
         self.stats = RequestStats()
+        self.daily_limit: int | None = None  # from X-HubSpot-RateLimit-Daily, when HubSpot sends it
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -382,7 +385,9 @@ class HubSpotHook(BaseHook):
             self.stats.by_operation[operation] += 1
             try:
                 raw = call(_preload_content=False, _request_timeout=(10.0, timeout))
-                return self._decode(raw)
+                response = self._decode(raw)
+                self._learn_limits(response.headers)
+                return response
             except Exception as error:
                 transient = self._classify(operation, error)
             if transient.rate_limited:
@@ -418,6 +423,22 @@ class HubSpotHook(BaseHook):
                 _correlation(transient.correlation_id),
             )
             time.sleep(wait)
+
+    @cached_property
+    def _learns_limits(self) -> bool:
+        return "requests_per_10s" not in self.extras and "rate_limit_tier" not in self.extras
+
+    def _learn_limits(self, headers: dict[str, str]) -> None:
+        """Size the budget from HubSpot's rate-limit headers when the connection names no limits."""
+        limit = _header_int(headers, "x-hubspot-ratelimit-max")
+        interval_ms = _header_int(headers, "x-hubspot-ratelimit-interval-milliseconds")
+        self.daily_limit = _header_int(headers, "x-hubspot-ratelimit-daily") or self.daily_limit
+        if not (limit and interval_ms and self._learns_limits and self.budget is not None):
+            return
+        if self.budget.resize("standard", limit, interval_ms / 1000):
+            self.log.info(
+                "HubSpot rate limit learnt from its headers: %d requests per %d ms", limit, interval_ms
+            )
 
     def close(self) -> None:
         """Release the rate budget's database connection, if one was opened."""
@@ -549,6 +570,14 @@ def _error_body(raw: Any) -> dict[str, Any]:
 
 def _body_correlation(body: Any) -> str | None:
     return body.get("correlationId") if isinstance(body, dict) else None
+
+
+def _header_int(headers: dict[str, str], name: str) -> int | None:
+    try:
+        value = int(headers.get(name, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:

@@ -59,6 +59,7 @@ class RateBudget:
         # The bucket is named after a fingerprint: the token itself never reaches the database.
         fingerprint = hashlib.sha256(token.encode()).hexdigest()[:16]
         self._conn = conn
+        self._share = share
         self._conn.autocommit = True
         self._conn.execute(load_sql("rate_budget/session"))
         self.buckets: dict[RequestKind, Bucket] = {
@@ -75,6 +76,17 @@ class RateBudget:
 
     def close(self) -> None:
         self._conn.close()
+
+    def resize(self, kind: RequestKind, limit: int, window_seconds: float) -> bool:
+        """Size one bucket for `limit` requests per `window_seconds` (e.g. learnt from HubSpot's
+        rate-limit headers); returns whether it changed. Every worker sizes its own view of the shared
+        bucket the same way from the same headers."""
+        current = self.buckets[kind]
+        resized = Bucket.for_limit(current.name, limit, window_seconds, self._share)
+        if resized == current:
+            return False
+        self.buckets[kind] = resized
+        return True
 
     def acquire(self, kind: RequestKind) -> None:
         bucket = self.buckets[kind]
