@@ -3,6 +3,7 @@
 Each file `NNNN_description.sql` runs in its own transaction together with the row that records it in
 `hubspot_sync.schema_migrations`, so a failing migration leaves nothing behind and is retried next time.
 Whichever task starts first applies what is pending; the others wait on the lock, then find nothing to do.
+When every file is applied unchanged, one query says so and no lock is taken.
 An applied file whose content changed is refused: edit the schema with a new migration instead.
 """
 
@@ -63,6 +64,9 @@ def apply_migrations(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR)
     migrations = discover(directory)
     applied_now = []
     conn.autocommit = True
+    # The usual case, every file applied as it is: one query, and no wait behind another applier's lock.
+    if _applied_checksums(conn) == {migration.version: migration.checksum for migration in migrations}:
+        return applied_now
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
     try:
         applied = _applied_checksums(conn)
