@@ -192,8 +192,9 @@ def _replace(
 # -- inline (full loads) -------------------------------------------------------------------------
 
 # The v3 `type` names of HubSpot-defined association types, as inline reads give them:
-# https://developers.hubspot.com/docs/guides/api/crm/associations/associations-v4 (type ids),
-# "_unlabeled" when the pair also has a primary type.
+# https://developers.hubspot.com/docs/api-reference/crm-associations-v4/guide (type ids); a pair that
+# also has a primary type names its plain type "_unlabeled". 100 a type per record, then paging:
+# https://developers.hubspot.com/changelog/announcing-a-change-to-how-v3-crm-apis-return-association-data
 V3_TYPES: dict[str, tuple[int, str | None]] = {
     "contact_to_company": (1, "Primary"),
     "contact_to_company_unlabeled": (279, None),
@@ -211,6 +212,8 @@ def read_inline(
     read = AssociationRead()
     again: list[int] = []
     for record in records:
+        if not str(record.get("id") or "").isdigit():
+            continue  # refused whole when landed
         from_id = int(record["id"])
         page = (record.get("associations") or {}).get(association.to_type) or {}
         results = page.get("results") or []
