@@ -4,23 +4,27 @@ Starts the local HubSpot sandbox (seeded with 5,000 contacts, 1,000 companies an
 duration of the demo. Uses the PostgreSQL named by HUBSPOT_SYNC_PG_URL, or starts an embedded one that
 keeps running afterwards so the result can be inspected (`make demo-stop` stops it). Airflow runs from
 a private home in .demo/airflow with a SQLite metadata database; connections come from AIRFLOW_CONN_*
-variables.
+variables. The DAGs run one after the other with `dag.test()` in this one process, as `airflow dags
+test` would run each: Airflow is imported and its database migrated once, not once per DAG.
 """
 
 from __future__ import annotations
 
 import argparse
+import builtins
 import contextlib
 import getpass
 import json
 import os
+import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,15 +122,68 @@ def quiet_warnings() -> str:
     return ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *AIRFLOW_WARNING_FILTERS]))
 
 
-def run(command: list[str], env: dict[str, str], log_name: str) -> bool:
+def use_airflow(env: dict[str, str]) -> None:
+    """Make this process the demo's Airflow: its settings before the first import of airflow, the
+    same warning filters its subprocesses get, and the metadata database migrated."""
+    for name in [name for name in os.environ if name not in env]:
+        del os.environ[name]  # the connections of your shell: the demo's own are in env
+    os.environ.update(env)
+    import airflow.configuration  # noqa: F401 - its own warning filters first, so that ours come before them
+
+    for spec in AIRFLOW_WARNING_FILTERS:
+        action, message, category = spec.split(":")
+        warnings.filterwarnings(action, message=re.escape(message), category=getattr(builtins, category))
+    with logged_to("airflow-db-migrate") as log_path:
+        from airflow.utils import db
+
+        db.upgradedb()
+    print(f"Airflow home: {AIRFLOW_HOME} (metadata migrated; log: {log_path})", flush=True)
+
+
+@contextlib.contextmanager
+def logged_to(log_name: str):
+    """Everything written to this process's stdout and stderr (Airflow's logs included) goes to
+    .demo/logs/<log_name>.log meanwhile; yields that path."""
     log_path = DEMO_DIR / "logs" / f"{log_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        result = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0:
-        print(f"  FAILED: {' '.join(command[2:])} (exit {result.returncode}); log: {log_path}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with log_path.open("w") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                yield log_path
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def run_dag(dag_id: str, log_name: str, conf: dict | None = None) -> bool:
+    """One run of the DAG with `dag.test()`, its log in .demo/logs/<log_name>.log; True on success."""
+    with logged_to(log_name) as log_path:
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+
+            bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py"), safe_mode=False)
+            if bag.import_errors:
+                print(bag.import_errors)
+                ok = False
+            else:
+                ok = bag.dags[dag_id].test(run_conf=conf).state == "success"
+        except Exception:
+            traceback.print_exc()
+            ok = False
+    if not ok:
+        print(f"  FAILED: {dag_id}; log: {log_path}")
         print("  " + "\n  ".join(log_path.read_text().splitlines()[-15:]))
-    return result.returncode == 0
+    return ok
 
 
 def fresh_demo_database(server_url: str) -> str:
@@ -334,11 +391,7 @@ def main() -> int:
     pg_url = fresh_demo_database(server_url)
 
     with sandbox() as hubspot_url:
-        env = airflow_env(pg_url, hubspot_url)
-        airflow = [sys.executable, "-m", "airflow"]
-        print(f"Airflow home: {AIRFLOW_HOME}")
-        if not run([*airflow, "db", "migrate"], env, "airflow-db-migrate"):
-            return 1
+        use_airflow(airflow_env(pg_url, hubspot_url))
         outcomes = {}
         for dag_id in DAG_IDS:
             if dag_id == "hubspot_reverse_etl" and outcomes.get("hubspot_extract"):
@@ -346,16 +399,11 @@ def main() -> int:
                 create_demo_properties(hubspot_url)
             if dag_id == "hubspot_reconcile" and outcomes.get("hubspot_extract"):
                 print("Two-way fields: edits on both sides, then hubspot_writeback and hubspot_extract ...")
-                outcomes["hubspot_writeback"] = two_way_demo(
-                    pg_url,
-                    hubspot_url,
-                    SANDBOX_TOKEN,
-                    lambda dag, log: run([*airflow, "dags", "test", dag], env, log),
-                )
+                outcomes["hubspot_writeback"] = two_way_demo(pg_url, hubspot_url, SANDBOX_TOKEN, run_dag)
                 inject_drift(pg_url, hubspot_url)
-            print(f"Running {dag_id} with `airflow dags test` ...", flush=True)
+            print(f"Running {dag_id} with dag.test() ...", flush=True)
             started = time.monotonic()
-            outcomes[dag_id] = run([*airflow, "dags", "test", dag_id], env, dag_id)
+            outcomes[dag_id] = run_dag(dag_id, dag_id)
             print(
                 f"  {'done' if outcomes[dag_id] else 'FAILED'} in {time.monotonic() - started:.0f}s",
                 flush=True,
