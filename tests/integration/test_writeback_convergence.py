@@ -86,11 +86,15 @@ def test_edits_on_both_sides_converge_by_rule_without_loops(airflow_db, hubspot,
         for object_type, record_id, field, rule, who in plan:
             key = (object_type, record_id, field)
             sides = written[key]
-            if "pg" in sides and "hs" in sides:
+            if "pg" in sides and ("hs" in sides or rule == "hubspot_wins"):
+                # A conflict; under hubspot_wins every PostgreSQL edit is reverted and recorded as one.
                 winner = {"hubspot_wins": "hubspot", "postgres_wins": "postgres"}.get(rule)
                 winner = winner or ("hubspot" if who == "both_after" else "postgres")
                 conflicts[(object_type, record_id, field, winner)] += 1
-                expected[key] = sides["hs" if winner == "hubspot" else "pg"]
+                if winner == "postgres":
+                    expected[key] = sides["pg"]
+                elif "hs" in sides:
+                    expected[key] = sides["hs"]
             else:
                 expected[key] = sides.get("pg", sides.get("hs"))
         # Extraction first lands HubSpot's values over pending PostgreSQL edits: both orders occur.

@@ -15,7 +15,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def mirrored(airflow_db, hubspot, warehouse, sync_config):
-    sync_config({"dag_defaults": {"retries": 0}})
+    # lifecyclestage is hubspot_wins as shipped: here it is pushed, to show refusals and retries.
+    sync_config(
+        {
+            "dag_defaults": {"retries": 0},
+            "objects": {
+                "contacts": {"two_way": {"fields": {"jobtitle": "default", "lifecyclestage": "default"}}}
+            },
+        }
+    )
     hubspot.seed(companies=3, contacts=12, deals=6, associations=False)
     run_dag("hubspot_extract")
     contacts = [row[0] for row in execute(warehouse, "SELECT id FROM hubspot.contacts ORDER BY id")]
@@ -103,6 +111,35 @@ def test_edits_creates_and_archives_reach_hubspot_and_refused_values_stay_visibl
     run_dag("hubspot_writeback")
     assert _lifecycle(hubspot, contacts[2]) == "lead"
     assert status(warehouse, "contacts", contacts[2])[:2] == (0, 0)
+
+
+def test_under_hubspot_wins_a_postgres_edit_is_reverted_and_recorded(
+    airflow_db, hubspot, warehouse, sync_config
+):
+    sync_config({"dag_defaults": {"retries": 0}})  # as shipped: lifecyclestage is hubspot_wins
+    hubspot.seed(companies=2, contacts=4, deals=2, associations=False)
+    run_dag("hubspot_extract")
+    record_id = execute(warehouse, "SELECT min(id) FROM hubspot.contacts")[0][0]
+    before = _lifecycle(hubspot, record_id)
+    edited = "customer" if before != "customer" else "lead"
+    execute(warehouse, "UPDATE hubspot.contacts SET lifecyclestage = %s WHERE id = %s", (edited, record_id))
+    hubspot.reset_stats()
+
+    run_dag("hubspot_writeback")
+
+    assert write_calls(hubspot) == 0
+    assert _lifecycle(hubspot, record_id) == before
+    assert warehouse_values(warehouse, "contacts", [record_id], ["lifecyclestage"]) == {
+        record_id: {"lifecyclestage": before}
+    }
+    recorded = execute(
+        warehouse,
+        "SELECT field, winner, rule FROM hubspot_sync.conflicts WHERE record_id = %s",
+        (record_id,),
+    )
+    assert recorded == [("lifecyclestage", "hubspot", "hubspot_wins")]
+    run_dag("hubspot_writeback")  # settled: the revert itself is no new edit
+    assert len(execute(warehouse, "SELECT 1 FROM hubspot_sync.conflicts")) == 1
 
 
 def test_a_create_whose_answer_was_lost_is_not_duplicated(mirrored, hubspot, warehouse):

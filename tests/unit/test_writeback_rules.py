@@ -110,9 +110,10 @@ EARLIER, LATER = T0 - timedelta(minutes=1), T0 + timedelta(minutes=1)
     [
         # HubSpot already holds the value: never sent, whatever the rule.
         ("hubspot_wins", edit(), HubSpotField("pg", LATER), Decision.ALREADY_THERE),
-        # Only PostgreSQL changed the field: pushed, whatever the rule.
-        ("hubspot_wins", edit(), HubSpotField("agreed", EARLIER), Decision.PUSH),
+        # Only PostgreSQL changed the field: pushed, unless HubSpot is the source of truth.
+        ("postgres_wins", edit(), HubSpotField("agreed", EARLIER), Decision.PUSH),
         ("last_write_wins", edit(base=None), HubSpotField(None, None), Decision.PUSH),
+        ("hubspot_wins", edit(), HubSpotField("agreed", EARLIER), Decision.HUBSPOT_WINS),
         # Both changed it: the rule decides.
         ("hubspot_wins", edit(), HubSpotField("hs", EARLIER), Decision.HUBSPOT_WINS),
         ("postgres_wins", edit(), HubSpotField("hs", LATER), Decision.POSTGRES_WINS),
@@ -121,13 +122,13 @@ EARLIER, LATER = T0 - timedelta(minutes=1), T0 + timedelta(minutes=1)
         ("last_write_wins", edit(), HubSpotField("hs", None), Decision.POSTGRES_WINS),
         # HubSpot holds what an earlier push sent (its answer lost), then PostgreSQL changed again:
         # our own write coming back is no HubSpot edit.
-        ("hubspot_wins", edit(sent_value="sent", sent_at=EARLIER), HubSpotField("sent", T0), Decision.PUSH),
+        ("postgres_wins", edit(sent_value="sent", sent_at=EARLIER), HubSpotField("sent", T0), Decision.PUSH),
         # ...but the same value written by someone else before our push is.
         (
-            "hubspot_wins",
+            "postgres_wins",
             edit(sent_value="sent", sent_at=T0),
             HubSpotField("sent", EARLIER),
-            Decision.HUBSPOT_WINS,
+            Decision.POSTGRES_WINS,
         ),
     ],
 )

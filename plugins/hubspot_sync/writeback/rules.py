@@ -3,9 +3,11 @@ its property history, and what to do with one pending edit.
 
 A field is in conflict when both sides changed it since they last agreed: PostgreSQL's pending edit
 (the outbox keeps the value both held before it, `base`) and a HubSpot value that differs from that base
-and was not written by this sync. Our own writes are recognised by value and time: the outbox keeps
-what the last push sent and when, and a HubSpot value equal to it, written at or after that moment, is
-ours coming back, not somebody's edit.
+and was not written by this sync. Under `hubspot_wins` HubSpot is the source of truth: every PostgreSQL
+edit it does not already hold is reverted on the row and recorded, whether or not HubSpot changed too.
+Our own writes are recognised by value and time: the outbox keeps what the last push sent and when,
+and a HubSpot value equal to it, written at or after that moment, is ours coming back, not somebody's
+edit.
 
 Times: HubSpot's history times come from HubSpot's clock, edit times from the database's. The engine
 measures the offset between the two from HubSpot's `Date` header (whole seconds) and shifts HubSpot's
@@ -31,7 +33,8 @@ class Decision(enum.Enum):
     ALREADY_THERE = "already_there"  # HubSpot holds the value: nothing to send
     PUSH = "push"  # only PostgreSQL changed the field
     POSTGRES_WINS = "postgres_wins"  # both changed it; PostgreSQL's value is pushed
-    HUBSPOT_WINS = "hubspot_wins"  # both changed it; HubSpot's value is written onto the row
+    # both changed it and HubSpot won, or the field is hubspot_wins: HubSpot's value is written onto the row
+    HUBSPOT_WINS = "hubspot_wins"
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ def decide(rule: str, property_type: str, edit: PendingEdit, hubspot: HubSpotFie
     wanted = to_wire(property_type, edit.value)
     if same(property_type, hubspot.value, wanted):
         return Decision.ALREADY_THERE
+    if rule == "hubspot_wins":  # the source of truth: a PostgreSQL edit is reverted, never pushed
+        return Decision.HUBSPOT_WINS
     agreed = to_wire(property_type, edit.base)
     if _ours(property_type, edit, hubspot):
         # HubSpot holds what an earlier push sent: that is the agreed value now.
@@ -131,8 +136,6 @@ def decide(rule: str, property_type: str, edit: PendingEdit, hubspot: HubSpotFie
         return Decision.PUSH
     if rule == "postgres_wins":
         return Decision.POSTGRES_WINS
-    if rule == "hubspot_wins":
-        return Decision.HUBSPOT_WINS
     # last_write_wins: a HubSpot value without a known time is older than any edit.
     if hubspot.changed_at is not None and hubspot.changed_at > edit.changed_at:
         return Decision.HUBSPOT_WINS
