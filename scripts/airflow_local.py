@@ -208,6 +208,8 @@ def airflow_env(state: Path, port: int, metadata_url: str, hubspot_conn: str) ->
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(state / "passwords.json"),
+        # Airflow's own, without the simple auth manager's "looks like production" warning (why there).
+        "AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS": "scripts.airflow_logging.LOGGING_CONFIG",
         # Every service must share these: tasks authenticate to the api-server with JWTs.
         "AIRFLOW__API_AUTH__JWT_SECRET": secret["jwt_secret"],
         "AIRFLOW__API__SECRET_KEY": secret["api_secret_key"],
@@ -218,6 +220,8 @@ def airflow_env(state: Path, port: int, metadata_url: str, hubspot_conn: str) ->
         "AIRFLOW_HOME": str(state / "home"),
         "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_conn,
         "PYTHONWARNINGS": demo.quiet_warnings(),
+        # scripts.airflow_logging, for the services and for the CLI of env.sh run from anywhere
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     for key, value in settings.items():
         env.setdefault(key, value)  # an AIRFLOW__ variable of your own wins, e.g. metrics settings
@@ -243,7 +247,8 @@ def load_secrets(state: Path) -> dict[str, str]:
 
 
 def write_env_file(state: Path, env: dict[str, str]) -> None:
-    keys = [key for key in sorted(env) if key.startswith(("AIRFLOW", "HUBSPOT_SYNC", "PYTHONWARNINGS"))]
+    shared = ("AIRFLOW", "HUBSPOT_SYNC", "PYTHONWARNINGS", "PYTHONPATH")
+    keys = [key for key in sorted(env) if key.startswith(shared)]
     lines = [f"export {key}={shlex.quote(env[key])}" for key in keys]
     lines.append(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
     path = state / "env.sh"
