@@ -33,6 +33,7 @@ from pydantic import (
 
 from hubspot_sync import INCLUDE_DIR
 from hubspot_sync.objects import OBJECT_TYPES
+from hubspot_sync.privacy.minimise import privacy_problems
 from hubspot_sync.privacy.settings import RetentionPolicy
 from hubspot_sync.reconcile.kinds import ReconcilePolicy
 from hubspot_sync.reverse_etl import model_config as model_declarations
@@ -156,6 +157,14 @@ class ObjectConfig(_Strict):
     required: tuple[PropertyName, ...] = ()
     # Typed columns edited on both sides, and who wins a conflict (hubspot_sync.writeback.settings).
     two_way: TwoWay = TwoWay()
+    # Minimisation (hubspot_sync.privacy.minimise): `all` keeps every property in `properties` JSONB;
+    # `listed` keeps the typed and required properties and those under `keep` only.
+    properties_kept: Literal["all", "listed"] = "all"
+    keep: tuple[PropertyName, ...] = ()
+    # Properties never asked for nor stored anywhere (not typed, not in JSONB, not in rejects).
+    never_store: tuple[PropertyName, ...] = ()
+    # Properties stored as their keyed hash (hubspot_sync.privacy.pseudonym), typed column and JSONB alike.
+    pseudonymise: tuple[PropertyName, ...] = ()
 
     @field_validator("properties")
     @classmethod
@@ -173,6 +182,13 @@ class ObjectConfig(_Strict):
         problems = self.two_way.problems(self.properties)
         if problems:
             raise ValueError(f"two_way.fields: {'; '.join(problems)}")
+        return self
+
+    @model_validator(mode="after")
+    def _privacy_consistent(self) -> ObjectConfig:
+        problems = privacy_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -213,6 +229,12 @@ class SyncConfig(_Strict):
                 valid[name] = ReverseEtlModel.model_validate(raw)
             except ValidationError as error:
                 broken[name] = _broken_model(source, str(name), raw, error)
+                continue
+            hashed_key = _pseudonymised_key(data.get("objects"), valid[name])
+            if hashed_key:
+                broken[name] = BrokenModel(
+                    name, valid.pop(name).enabled, f"{source}: model {name}: {hashed_key}"
+                )
         config = handler({**data, "models": valid})
         config._source = source
         config._broken_models = broken
@@ -250,6 +272,19 @@ class SyncConfig(_Strict):
                 f"configured: {', '.join(self._model_order) or 'none'}"
             )
         return self.models[name]
+
+
+def _pseudonymised_key(raw_objects: Any, model: ReverseEtlModel) -> str | None:
+    """Why a model cannot match on its key, when the key property is stored as its hash."""
+    raw_object = raw_objects.get(model.object_type) if isinstance(raw_objects, dict) else None
+    hashed = raw_object.get("pseudonymise") if isinstance(raw_object, dict) else None
+    if not isinstance(hashed, list) or model.key.property not in hashed:
+        return None
+    return (
+        f"key.property {model.key.property} is pseudonymised (objects.{model.object_type}.pseudonymise): "
+        "the warehouse holds its hash, which no HubSpot record has; key the model on id or on a property "
+        "stored in clear"
+    )
 
 
 def _broken_model(source: str, name: str, raw: Any, error: ValidationError) -> BrokenModel:

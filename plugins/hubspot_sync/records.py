@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubspot_sync.run_metrics import Reject
 from hubspot_sync.values import InvalidValue, clean, is_email, parse_datetime, parse_typed, storable_text
+
+if TYPE_CHECKING:
+    from hubspot_sync.privacy.minimise import PropertyPolicy
 
 BIGINT_MAX = 2**63 - 1
 # A refused id is quoted in the reject (it is an identifier, not personal data), at most this long.
@@ -34,6 +37,8 @@ class RowRules:
     column_types: dict[str, str]  # typed column -> configured property type
     required: tuple[str, ...] = ()
     email_properties: tuple[str, ...] = ()
+    # Which properties are kept and which are stored as their hash (None: all kept, in clear).
+    policy: PropertyPolicy | None = None
 
 
 @dataclass
@@ -59,6 +64,8 @@ def to_row(record: dict[str, Any], rules: RowRules) -> tuple[Row | None, list[Re
     rejects: list[Reject] = []
     cleaned: dict[str, str | None] = {}
     for raw_name, raw_value in properties.items():
+        if rules.policy is not None and not rules.policy.keeps(str(raw_name)):
+            continue  # dropped before anything looks at its value: it reaches no row and no reject
         name, name_problem = storable_text(str(raw_name))
         text, problem = storable_text(clean(raw_value) or "")
         cleaned[name] = clean(text)
@@ -90,6 +97,14 @@ def to_row(record: dict[str, Any], rules: RowRules) -> tuple[Row | None, list[Re
     for name in rules.required:
         if cleaned.get(name) is None:
             rejects.append(Reject(rules.object_type, raw_id, name, "required property has no value"))
+    if rules.policy is not None:
+        # Checked in clear above; stored as the hash in JSONB and typed column alike.
+        for name in rules.policy.pseudonymised:
+            text = cleaned.get(name)
+            if text is not None:
+                cleaned[name] = rules.policy.hide(name, text)
+                if typed.get(name) is not None:
+                    typed[name] = cleaned[name]
 
     row = Row(
         id=record_id,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_sync.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from hubspot_sync.config import DEFAULT_CONFIG_PATH, ConfigError, ModelConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -91,3 +91,48 @@ def test_unreadable_config_says_how_to_fix(tmp_path, text, expected):
 def test_a_cron_that_fires_only_in_leap_years_is_accepted(tmp_path):
     path = write(tmp_path, "objects: {}\nschedules: {reconcile: '0 0 29 2 *'}\n")
     assert load_config(path).schedules.reconcile == "0 0 29 2 *"
+
+
+CONTACTS = "objects:\n  contacts:\n    properties: {email: string, phone: phone_number, score: number}\n"
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("never_store: [phone]", "never_store: phone cannot also be under properties (typed)"),
+        ("never_store: [email]\n    required: [email]", "cannot also be under required"),
+        ("never_store: [lastmodifieddate]", "always stored"),
+        ("properties_kept: listed\n    keep: [city]\n    never_store: [city]", "cannot also be under keep"),
+        ("keep: [city]", "applies with properties_kept: listed only"),
+        ("properties_kept: some", "'all' or 'listed'"),
+        ("pseudonymise: [score]", "score is typed number; its hash is text"),
+        ("pseudonymise: [city]\n    never_store: [city]", "cannot also be under pseudonymise"),
+        ("pseudonymise: [email]\n    two_way: {fields: {email: default}}", "email is a two_way field"),
+    ],
+)
+def test_contradictory_privacy_settings_are_refused(tmp_path, settings, expected):
+    path = write(tmp_path, f"{CONTACTS}    {settings}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    problem = next(line for line in str(raised.value).splitlines() if "objects.contacts" in line)
+    assert expected in problem
+
+
+def test_a_model_keyed_on_a_pseudonymised_property_is_refused_alone(tmp_path):
+    models = (
+        "models:\n  by_email:\n    sql: models/contact_usage_score.sql\n    object_type: contacts\n"
+        "    key: {column: email, property: email}\n    mode: upsert\n"
+        "    properties: {usage_score: usage_score}\n"
+    )
+    config = load_config(write(tmp_path, f"{CONTACTS}    pseudonymise: [email]\n{models}"))
+    assert config.objects["contacts"].pseudonymise == ("email",)
+    assert config.model_names() == ["by_email"]  # its task fails; extraction still parses
+    with pytest.raises(ModelConfigError, match=r"key\.property email is pseudonymised"):
+        config.model("by_email")
+
+
+def test_listed_properties_with_a_deny_list_are_accepted(tmp_path):
+    settings = "properties_kept: listed\n    keep: [city]\n    never_store: [hs_ip_timezone]\n"
+    contacts = load_config(write(tmp_path, f"{CONTACTS}    {settings}")).objects["contacts"]
+    assert contacts.properties_kept == "listed"
+    assert (contacts.keep, contacts.never_store) == (("city",), ("hs_ip_timezone",))

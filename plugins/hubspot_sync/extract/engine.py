@@ -27,6 +27,7 @@ from hubspot_sync.extract.associations import AssociationRead, land_inline, read
 from hubspot_sync.extract.retype import retype_column
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.objects import OBJECT_TYPES, AssociationType
+from hubspot_sync.privacy.minimise import narrow, property_policy
 from hubspot_sync.progress import Progress
 from hubspot_sync.records import Row, RowRules, to_row
 from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects
@@ -99,7 +100,15 @@ class ObjectExtractor:
         summary.details["drift"] = {key: value for key, value in drift.items() if value}
         self._rules = row_rules(object_type.name, self.object_config)
         self._typed_columns = list(self.object_config.properties)
-        self._property_names = sorted(prop["name"] for prop in hubspot_properties if prop.get("name"))
+        # Only what is kept is asked for: fewer bytes, and shorter URLs and search bodies.
+        self._property_names = sorted(
+            prop["name"]
+            for prop in hubspot_properties
+            if prop.get("name") and self._rules.policy.keeps(prop["name"])
+        )
+        narrowed = narrow(self.conn, object_type.name, self._rules.policy)
+        if narrowed is not None:
+            summary.details["minimised"] = narrowed
 
         self._progress = Progress(f"{object_type.name} extraction")
         self._expected_total: int | None = None  # what the first search said the window holds
@@ -291,6 +300,7 @@ def row_rules(object_type_name: str, object_config: ObjectConfig) -> RowRules:
         column_types=dict(object_config.properties),
         required=object_config.required,
         email_properties=object_type.email_properties,
+        policy=property_policy(object_type.name, object_config, object_type.email_properties),
     )
 
 

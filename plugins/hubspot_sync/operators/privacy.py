@@ -7,6 +7,7 @@ summary (counts only, never an email or an id) in `hubspot_sync.run_metrics`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -15,6 +16,7 @@ from hubspot_sync.config import load_config
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.hooks.warehouse import WarehouseHook
 from hubspot_sync.privacy.engine import ErasureEngine, ErasureRequest
+from hubspot_sync.privacy.minimise import property_policy
 from hubspot_sync.privacy.retention import prune
 from hubspot_sync.run_metrics import RunInfo, RunSummary, mark_abandoned, record_run
 
@@ -39,6 +41,10 @@ class EraseRequestedOperator(BaseOperator):
         config = load_config()
         run = RunInfo.from_context(context)
         models = tuple(name for name, model in config.models.items() if model.object_type == "contacts")
+        contacts = config.objects.get("contacts")
+        stored_email = None
+        if contacts is not None and "email" in contacts.pseudonymise:
+            stored_email = partial(property_policy("contacts", contacts, ("email",)).hide, "email")
         warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
         hook = HubSpotHook(self.hubspot_conn_id, budget_conn_factory=warehouse.connect)
         summary = RunSummary("contacts")
@@ -47,7 +53,9 @@ class EraseRequestedOperator(BaseOperator):
             mark_abandoned(conn, run)
             record_run(conn, run, summary, "running")
             try:
-                report = ErasureEngine(hook, conn).run(ErasureRequest(models=models, run_id=run.run_id))
+                report = ErasureEngine(hook, conn).run(
+                    ErasureRequest(models=models, run_id=run.run_id, stored_email=stored_email)
+                )
             except BaseException:
                 summary.api_calls = hook.stats.api_calls
                 record_run(conn, run, summary, "failed")

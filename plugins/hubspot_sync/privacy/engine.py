@@ -14,6 +14,7 @@ Not responsible for: what the warehouse removes (store.py), Airflow concerns (th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -32,6 +33,8 @@ class ErasureRequest:
     models: tuple[str, ...] = ()  # reverse-ETL models writing contacts: their previews are keyed by id
     max_requests: int = 1000
     run_id: str | None = None
+    # How the mirror stores an email: its keyed hash when contacts' email is pseudonymised.
+    stored_email: Callable[[str], str] | None = None
 
 
 @dataclass
@@ -97,7 +100,10 @@ class ErasureEngine:
         if open_request.contact_id is not None:
             ids = [open_request.contact_id]
         else:
-            ids = store.find_contacts(self.conn, open_request.email)
+            email = open_request.email
+            ids = store.find_contacts(
+                self.conn, request.stored_email(email) if request.stored_email else email
+            )
         emails = [open_request.email] if open_request.email else []
         return store.erase(
             self.conn,

@@ -203,7 +203,12 @@ class ObjectReconciler:
     def _all_properties(self) -> list[str]:
         if not hasattr(self, "_property_names"):
             definitions = self.hook.get_properties(self.rules.object_type)
-            self._property_names = sorted(prop["name"] for prop in definitions if prop.get("name"))
+            # What extraction asks for: the properties the object's minimisation settings keep.
+            self._property_names = sorted(
+                prop["name"]
+                for prop in definitions
+                if prop.get("name") and self.rules.policy.keeps(prop["name"])
+            )
         return self._property_names
 
     def _reread(self, request: ReconcileRequest, kinds: list[Kind]) -> None:
