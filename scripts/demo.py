@@ -4,32 +4,30 @@ Starts the local HubSpot sandbox (seeded with 5,000 contacts, 1,000 companies an
 duration of the demo. Uses the PostgreSQL named by HUBSPOT_SYNC_PG_URL, or starts an embedded one that
 keeps running afterwards so the result can be inspected (`make demo-stop` stops it). Airflow runs from
 a private home in .demo/airflow with a SQLite metadata database; connections come from AIRFLOW_CONN_*
-variables. The DAGs run one after the other with `dag.test()` in this one process, as `airflow dags
-test` would run each: Airflow is imported and its database migrated once, not once per DAG.
+variables. The DAGs run one after the other with `dag.test()` in this one process (demo_airflow.py),
+as `airflow dags test` would run each: Airflow is imported and its database migrated once, not once
+per DAG.
 """
 
 from __future__ import annotations
 
 import argparse
-import builtins
 import contextlib
 import getpass
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 import urllib.request
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.demo_airflow import in_process_airflow  # noqa: E402
 from scripts.demo_two_way import two_way_demo  # noqa: E402
 from scripts.pg import (  # noqa: E402
     PG_URL_ENV,
@@ -81,10 +79,10 @@ def demo_config() -> Path:
     """The shipped sync configuration without retries: a failure in the demo shows at once."""
     import yaml
 
-    sys.path.insert(0, str(ROOT / "plugins"))
-    from hubspot_sync.config import config_path
-
-    config = yaml.safe_load(config_path().read_text())
+    # As hubspot_sync.config.config_path() says, without importing the package: it imports Airflow,
+    # which must not happen before this process's Airflow settings are in place (demo_airflow.py).
+    shipped = os.environ.get("HUBSPOT_SYNC_CONFIG") or ROOT / "include" / "config" / "sync.yaml"
+    config = yaml.safe_load(Path(shipped).read_text())
     config.setdefault("dag_defaults", {})["retries"] = 0
     path = DEMO_DIR / "sync.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,70 +118,6 @@ def airflow_env(pg_url: str, hubspot_url: str) -> dict[str, str]:
 def quiet_warnings() -> str:
     """PYTHONWARNINGS with the filters above, after any of your own."""
     return ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *AIRFLOW_WARNING_FILTERS]))
-
-
-def use_airflow(env: dict[str, str]) -> None:
-    """Make this process the demo's Airflow: its settings before the first import of airflow, the
-    same warning filters its subprocesses get, and the metadata database migrated."""
-    for name in [name for name in os.environ if name not in env]:
-        del os.environ[name]  # the connections of your shell: the demo's own are in env
-    os.environ.update(env)
-    import airflow.configuration  # noqa: F401 - its own warning filters first, so that ours come before them
-
-    for spec in AIRFLOW_WARNING_FILTERS:
-        action, message, category = spec.split(":")
-        warnings.filterwarnings(action, message=re.escape(message), category=getattr(builtins, category))
-    with logged_to("airflow-db-migrate") as log_path:
-        from airflow.utils import db
-
-        db.upgradedb()
-    print(f"Airflow home: {AIRFLOW_HOME} (metadata migrated; log: {log_path})", flush=True)
-
-
-@contextlib.contextmanager
-def logged_to(log_name: str):
-    """Everything written to this process's stdout and stderr (Airflow's logs included) goes to
-    .demo/logs/<log_name>.log meanwhile; yields that path."""
-    log_path = DEMO_DIR / "logs" / f"{log_name}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    try:
-        with log_path.open("w") as log:
-            os.dup2(log.fileno(), 1)
-            os.dup2(log.fileno(), 2)
-            try:
-                yield log_path
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
-    finally:
-        os.close(saved[0])
-        os.close(saved[1])
-
-
-def run_dag(dag_id: str, log_name: str, conf: dict | None = None) -> bool:
-    """One run of the DAG with `dag.test()`, its log in .demo/logs/<log_name>.log; True on success."""
-    with logged_to(log_name) as log_path:
-        try:
-            from airflow.dag_processing.dagbag import DagBag
-
-            bag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py"), safe_mode=False)
-            if bag.import_errors:
-                print(bag.import_errors)
-                ok = False
-            else:
-                ok = bag.dags[dag_id].test(run_conf=conf).state == "success"
-        except Exception:
-            traceback.print_exc()
-            ok = False
-    if not ok:
-        print(f"  FAILED: {dag_id}; log: {log_path}")
-        print("  " + "\n  ".join(log_path.read_text().splitlines()[-15:]))
-    return ok
 
 
 def fresh_demo_database(server_url: str) -> str:
@@ -391,7 +325,10 @@ def main() -> int:
     pg_url = fresh_demo_database(server_url)
 
     with sandbox() as hubspot_url:
-        use_airflow(airflow_env(pg_url, hubspot_url))
+        run_dag = in_process_airflow(
+            airflow_env(pg_url, hubspot_url), DEMO_DIR / "logs", AIRFLOW_WARNING_FILTERS
+        )
+        print(f"Airflow home: {AIRFLOW_HOME} (metadata migrated)", flush=True)
         outcomes = {}
         for dag_id in DAG_IDS:
             if dag_id == "hubspot_reverse_etl" and outcomes.get("hubspot_extract"):
