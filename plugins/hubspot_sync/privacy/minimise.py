@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from hubspot_sync.privacy.pseudonym import pseudonym, pseudonym_key
+from hubspot_sync.sql import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -72,33 +73,22 @@ def narrow(
 ) -> dict[str, Any] | None:
     """Bring stored rows in line with changed settings; None when they are unchanged since last applied."""
     settings = policy.settings()
-    row = conn.execute(
-        "SELECT settings FROM hubspot_sync.minimisation WHERE object_type = %s", (object_type,)
-    ).fetchone()
+    row = conn.execute(load_sql("privacy/minimise_applied"), {"object_type": object_type}).fetchone()
     if row is not None and row[0] == settings:
         return None
     table = sql.Identifier("hubspot", object_type)
-    keys = conn.execute(sql.SQL("SELECT DISTINCT jsonb_object_keys(properties) FROM {}").format(table))
+    keys = conn.execute(sql.SQL(load_sql("privacy/minimise_stored_names")).format(table=table))
     dropped = sorted(key for (key,) in keys if not policy.keeps(key))
-    columns = {
-        name
-        for (name,) in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'hubspot' "
-            "AND table_name = %s",
-            (object_type,),
-        )
-    }
+    columns = {name for (name,) in conn.execute(load_sql("privacy/minimise_columns"), {"table": object_type})}
     cleared = sorted(columns & policy.never_store)
-    stripped = _strip(conn, table, dropped, cleared, batch_rows) if dropped or cleared else 0
+    stripped = _strip(conn, object_type, dropped, cleared, batch_rows) if dropped or cleared else 0
     before = set((row[0] or {}).get("pseudonymised") or ()) if row is not None else set()
     newly = sorted(policy.pseudonymised - before)
-    hashed = _hash_existing(conn, table, newly, columns, policy, batch_rows) if newly else 0
+    hashed = _hash_existing(conn, object_type, newly, columns, policy, batch_rows) if newly else 0
     with conn.transaction():
         conn.execute(
-            "INSERT INTO hubspot_sync.minimisation (object_type, settings, rows_changed) VALUES (%s, %s, %s) "
-            "ON CONFLICT (object_type) DO UPDATE SET settings = EXCLUDED.settings, applied_at = now(), "
-            "rows_changed = EXCLUDED.rows_changed",
-            (object_type, Jsonb(settings), stripped + hashed),
+            load_sql("privacy/minimise_record"),
+            {"object_type": object_type, "settings": Jsonb(settings), "rows_changed": stripped + hashed},
         )
     result = {
         "properties_dropped": dropped,
@@ -112,17 +102,17 @@ def narrow(
 
 
 def _strip(
-    conn: psycopg.Connection, table: sql.Identifier, dropped: list[str], cleared: list[str], batch_rows: int
+    conn: psycopg.Connection, object_type: str, dropped: list[str], cleared: list[str], batch_rows: int
 ) -> int:
     """Remove `dropped` keys from `properties` and NULL the `cleared` columns, batch by batch in id order."""
+    table = sql.Identifier("hubspot", object_type)
     sets = [sql.SQL("properties = properties - %(dropped)s::text[]")]
     sets += [sql.SQL("{} = NULL").format(sql.Identifier(column)) for column in cleared]
     holds = [sql.SQL("properties ?| %(dropped)s::text[]")]
     holds += [sql.SQL("{} IS NOT NULL").format(sql.Identifier(column)) for column in cleared]
-    statement = sql.SQL(
-        "WITH batch AS (SELECT id FROM {table} WHERE id > %(after)s AND ({holds}) ORDER BY id LIMIT %(n)s) "
-        "UPDATE {table} AS t SET {sets} FROM batch WHERE t.id = batch.id RETURNING t.id"
-    ).format(table=table, holds=sql.SQL(" OR ").join(holds), sets=sql.SQL(", ").join(sets))
+    statement = sql.SQL(load_sql("privacy/minimise_strip")).format(
+        table=table, holds=sql.SQL(" OR ").join(holds), sets=sql.SQL(", ").join(sets)
+    )
     total, after = 0, 0
     while True:
         with conn.transaction():
@@ -137,29 +127,25 @@ def _strip(
             return total
         total += len(ids)
         after = max(ids)
-        log.info("%s: %d rows stripped of %s so far", table.as_string(), total, ", ".join(dropped + cleared))
+        log.info("%s: %d rows stripped of %s so far", object_type, total, ", ".join(dropped + cleared))
 
 
 def _hash_existing(
     conn: psycopg.Connection,
-    table: sql.Identifier,
+    object_type: str,
     names: list[str],
     columns: set[str],
     policy: PropertyPolicy,
     batch_rows: int,
 ) -> int:
     """Replace the clear values of newly pseudonymised properties (JSONB and typed column) by their hash."""
-    select = sql.SQL(
-        "SELECT id, {values} FROM {table} WHERE id > %(after)s AND properties ?| %(names)s::text[] "
-        "ORDER BY id LIMIT %(n)s FOR UPDATE"
-    ).format(
+    table = sql.Identifier("hubspot", object_type)
+    select = sql.SQL(load_sql("privacy/minimise_clear_values")).format(
         table=table,
         values=sql.SQL(", ").join(sql.SQL("properties ->> {}").format(sql.Literal(name)) for name in names),
     )
     typed = [name for name in names if name in columns]
-    update = sql.SQL(
-        "UPDATE {table} SET properties = properties || %(hashed)s{typed} WHERE id = %(id)s"
-    ).format(
+    update = sql.SQL(load_sql("privacy/minimise_hash")).format(
         table=table,
         typed=sql.SQL("").join(
             sql.SQL(", {column} = CASE WHEN {column} IS NULL THEN NULL ELSE %({param})s END").format(
@@ -194,7 +180,7 @@ def _hash_existing(
             return total
         total += len(rows)
         after = rows[-1][0]
-        log.info("%s: %d rows pseudonymised (%s) so far", table.as_string(), total, ", ".join(names))
+        log.info("%s: %d rows pseudonymised (%s) so far", object_type, total, ", ".join(names))
 
 
 def _as_extraction(conn: psycopg.Connection) -> None:
