@@ -9,8 +9,11 @@ import json
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from hubspot_sync.hooks.hubspot import HubSpotHook
+from hubspot_sync.migrations import apply_migrations
+from hubspot_sync.privacy.minimise import PropertyPolicy, narrow
 from tests.integration.test_extract_dag import run_extract, task_summaries
 from tests.integration.test_extract_failures import run_metrics, task_alerts
 from tests.integration.test_privacy_erasure import create
@@ -224,3 +227,49 @@ def test_a_missing_key_fails_the_task_once_naming_where_to_put_it(
     metrics = run_metrics(warehouse, dag_run.run_id)
     assert [key for key in metrics if key[0] == "extract_contacts"] == [("extract_contacts", 1)]  # no retry
     assert hits(warehouse, PEOPLE[0]["email"]) == set()
+
+
+def test_narrowing_goes_batch_by_batch_and_runs_once_per_change(fresh_db):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        apply_migrations(conn)
+        conn.execute("ALTER TABLE hubspot.contacts ADD COLUMN email text, ADD COLUMN notes text")
+        for record_id in range(1, 6):
+            values = {"email": f"Row{record_id}@Example.com", "notes": f"secret{record_id}", "country": "NO"}
+            conn.execute(
+                "INSERT INTO hubspot.contacts (id, properties, email, notes, updated_at) "
+                "VALUES (%s, %s, %s, %s, now())",
+                (record_id, Jsonb(values), values["email"], values["notes"]),
+            )
+        # `notes` was a typed column before it was denied: its column is cleared too.
+        settings = policy(never_store=frozenset({"notes"}), pseudonymised=frozenset({"email"}))
+        applied = narrow(conn, "contacts", settings, batch_rows=2)
+        assert applied == {
+            "properties_dropped": ["notes"],
+            "columns_cleared": ["notes"],
+            "rows_stripped": 5,
+            "properties_pseudonymised": ["email"],
+            "rows_pseudonymised": 5,
+        }
+        rows = conn.execute(
+            "SELECT id, properties, email, notes FROM hubspot.contacts ORDER BY id"
+        ).fetchall()
+        assert narrow(conn, "contacts", settings, batch_rows=2) is None  # applied once
+    for record_id, properties, email, notes in rows:
+        expected = hmac.new(KEY.encode(), f"row{record_id}@example.com".encode(), hashlib.sha256).hexdigest()
+        assert (properties, email, notes) == ({"email": expected, "country": "NO"}, expected, None)
+    assert hits(fresh_db, "secret") == set()
+    assert hits(fresh_db, "@example.com") == set()
+
+
+def policy(**settings) -> PropertyPolicy:
+    return PropertyPolicy(
+        **{
+            "listed": False,
+            "kept": frozenset(),
+            "never_store": frozenset(),
+            "pseudonymised": frozenset(),
+            "email_properties": frozenset({"email"}),
+            "key": KEY.encode(),
+            **settings,
+        }
+    )
