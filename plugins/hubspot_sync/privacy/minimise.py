@@ -77,8 +77,10 @@ def narrow(
     if row is not None and row[0] == settings:
         return None
     table = sql.Identifier("hubspot", object_type)
-    keys = conn.execute(sql.SQL(load_sql("privacy/minimise_stored_names")).format(table=table))
-    dropped = sorted(key for (key,) in keys if not policy.keeps(key))
+    dropped: list[str] = []
+    if policy.listed or policy.never_store:  # else every property is kept: no need to scan the table
+        keys = conn.execute(sql.SQL(load_sql("privacy/minimise_stored_names")).format(table=table))
+        dropped = sorted(key for (key,) in keys if not policy.keeps(key))
     columns = {name for (name,) in conn.execute(load_sql("privacy/minimise_columns"), {"table": object_type})}
     cleared = sorted(columns & policy.never_store)
     stripped = _strip(conn, object_type, dropped, cleared, batch_rows) if dropped or cleared else 0
