@@ -281,6 +281,18 @@ def test_daily_limit_fails_the_task_once_with_one_alert(airflow_db, hubspot, war
     assert "resets at midnight" in task_alerts[0]["exception"]
     assert [alert["event"] for alert in alerts].count("dag_failure") == 1
     assert hubspot.stats()["rateLimited"].get("DAILY", 0) == 1
+    # The failed try's summary counts the call and the 429 that stopped it.
+    summary = task_summaries(warehouse, dag_run.run_id)["extract_companies"]
+    with psycopg.connect(warehouse) as conn:
+        counted = conn.execute(
+            "SELECT status, api_calls, rate_limited_calls FROM hubspot_sync.run_metrics "
+            "WHERE run_id = %s AND task_id = 'extract_companies'",
+            (dag_run.run_id,),
+        ).fetchone()
+    assert summary[0] == "failed"
+    assert counted[0] == "failed"
+    assert counted[1] >= 1
+    assert counted[2] == 1
 
 
 def test_spaced_sweeps_refresh_the_records_a_run_changed(airflow_db, hubspot, warehouse, sync_config):

@@ -72,14 +72,16 @@ class _ExtractBase(BaseOperator):
             hook.close()
             conn.close()
 
-    def _recorded(self, conn, run: RunInfo, summary: RunSummary, work: Callable[[], None]) -> dict[str, Any]:
+    def _recorded(
+        self, conn, hook: HubSpotHook, run: RunInfo, summary: RunSummary, work: Callable[[], None]
+    ) -> dict[str, Any]:
         mark_abandoned(conn, run)
         record_run(conn, run, summary, "running")
         where = address(conn)
         try:
             work()
         except psycopg.Error as error:
-            self._record_failure(conn, run, summary)
+            self._record_failure(conn, hook, run, summary)
             if conn.closed or conn.broken:
                 raise WarehouseConnectionLost(_lost_message(error, where, summary)) from None
             raise WarehouseStatementFailed(
@@ -87,17 +89,21 @@ class _ExtractBase(BaseOperator):
                 f"{describe_error(error)}"
             ) from None
         except (RejectShareExceeded, RetypeRefused) as error:
-            self._record_failure(conn, run, summary)
+            self._record_failure(conn, hook, run, summary)
             raise AirflowFailException(str(error)) from None
         except BaseException:
-            self._record_failure(conn, run, summary)
+            self._record_failure(conn, hook, run, summary)
             raise
         record_run(conn, run, summary, "success")
         result = summary.as_dict()
         self.log.info("Run summary: %s", result)
         return result
 
-    def _record_failure(self, conn: psycopg.Connection, run: RunInfo, summary: RunSummary) -> None:
+    def _record_failure(
+        self, conn: psycopg.Connection, hook: HubSpotHook, run: RunInfo, summary: RunSummary
+    ) -> None:
+        # The calls of a failed try count too, above all the 429 that stopped it.
+        _count_calls(summary, hook)
         # Best effort: without a connection the row stays 'running' until a later task marks it
         # abandoned, and the error that stopped the task matters more than this one.
         if conn.closed or conn.broken:
@@ -152,7 +158,7 @@ class ExtractObjectOperator(_ExtractBase):
                     if not (conn.closed or conn.broken):
                         conn.execute(load_sql("extract/unlock"), lock)
 
-            return self._recorded(conn, run, summary, work)
+            return self._recorded(conn, hook, run, summary, work)
 
 
 class ExtractAssociationsOperator(_ExtractBase):
@@ -174,11 +180,16 @@ class ExtractAssociationsOperator(_ExtractBase):
 
             def work() -> None:
                 extract_associations(hook, conn, wanted, summary, run.run_id, period_ms)
-                summary.api_calls = hook.stats.api_calls
-                summary.rate_limited_calls = hook.stats.rate_limited
-                summary.details["retries"] = hook.stats.retries
+                _count_calls(summary, hook)
 
-            return self._recorded(conn, run, summary, work)
+            return self._recorded(conn, hook, run, summary, work)
+
+
+def _count_calls(summary: RunSummary, hook: HubSpotHook) -> None:
+    """The task's own hook made every call of the try: its counts are the try's."""
+    summary.api_calls = hook.stats.api_calls
+    summary.rate_limited_calls = hook.stats.rate_limited
+    summary.details["retries"] = hook.stats.retries
 
 
 def _lost_message(error: BaseException, where: str, summary: RunSummary) -> str:
