@@ -278,13 +278,23 @@ def _pseudonymised_key(raw_objects: Any, model: ReverseEtlModel) -> str | None:
     """Why a model cannot match on its key, when the key property is stored as its hash."""
     raw_object = raw_objects.get(model.object_type) if isinstance(raw_objects, dict) else None
     hashed = raw_object.get("pseudonymise") if isinstance(raw_object, dict) else None
-    if not isinstance(hashed, list) or model.key.property not in hashed:
+    if not isinstance(hashed, list):
         return None
-    return (
-        f"key.property {model.key.property} is pseudonymised (objects.{model.object_type}.pseudonymise): "
-        "the warehouse holds its hash, which no HubSpot record has; key the model on id or on a property "
-        "stored in clear"
-    )
+    if model.key.property in hashed:
+        return (
+            f"key.property {model.key.property} is pseudonymised (objects.{model.object_type}.pseudonymise): "
+            "the warehouse holds its hash, which no HubSpot record has; key the model on id or on a property "
+            "stored in clear"
+        )
+    pushed = sorted(set(model.properties.values()) & set(hashed))
+    if pushed:
+        # Reconciliation would compare the pushed clear value with the stored hash and never find them equal.
+        return (
+            f"properties: {', '.join(pushed)} pseudonymised (objects.{model.object_type}.pseudonymise): "
+            "the mirror holds its hash, so what the model pushes could never be checked; push another "
+            "property or store this one in clear"
+        )
+    return None
 
 
 def _broken_model(source: str, name: str, raw: Any, error: ValidationError) -> BrokenModel:

@@ -118,16 +118,23 @@ def test_contradictory_privacy_settings_are_refused(tmp_path, settings, expected
     assert expected in problem
 
 
-def test_a_model_keyed_on_a_pseudonymised_property_is_refused_alone(tmp_path):
+@pytest.mark.parametrize(
+    ("hashed", "expected"),
+    [
+        ("email", r"key\.property email is pseudonymised"),
+        ("usage_score", r"properties: usage_score pseudonymised"),
+    ],
+)
+def test_a_model_keyed_on_or_pushing_a_pseudonymised_property_is_refused_alone(tmp_path, hashed, expected):
     models = (
         "models:\n  by_email:\n    sql: models/contact_usage_score.sql\n    object_type: contacts\n"
         "    key: {column: email, property: email}\n    mode: upsert\n"
         "    properties: {usage_score: usage_score}\n"
     )
-    config = load_config(write(tmp_path, f"{CONTACTS}    pseudonymise: [email]\n{models}"))
-    assert config.objects["contacts"].pseudonymise == ("email",)
+    config = load_config(write(tmp_path, f"{CONTACTS}    pseudonymise: [{hashed}]\n{models}"))
+    assert config.objects["contacts"].pseudonymise == (hashed,)
     assert config.model_names() == ["by_email"]  # its task fails; extraction still parses
-    with pytest.raises(ModelConfigError, match=r"key\.property email is pseudonymised"):
+    with pytest.raises(ModelConfigError, match=expected):
         config.model("by_email")
 
 
