@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,8 @@ os.environ.update(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # Signs the API's tokens in tests; long enough for HS512 (Airflow's own default is not).
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
     }
 )
 for variable in [name for name in os.environ if name.startswith("AIRFLOW_CONN_")]:

@@ -100,7 +100,8 @@ def _statsd(monkeypatch):
                 value, kind = rest.split("|")[:2]
                 totals[name] = totals.get(name, 0) + float(value) if kind == "c" else float(value)
 
-    threading.Thread(target=listen, daemon=True).start()
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
     for key, value in {
         "STATSD_ON": "True",
         "STATSD_HOST": "127.0.0.1",
@@ -110,6 +111,7 @@ def _statsd(monkeypatch):
         monkeypatch.setenv(f"AIRFLOW__METRICS__{key}", value)
     yield lambda name, task_id: totals.get(name)
     stop.set()
+    reader.join()  # before closing: a recv on a closed socket fails in the thread
     listener.close()
 
 
