@@ -190,9 +190,16 @@ def test_tokens_from_the_command_line_and_a_token_file(tmp_path):
 def test_readme_scope_table_names_only_scopes_the_sandbox_knows():
     readme = (ROOT / "README.md").read_text()
     table = readme[readme.index("| DAG | scopes |") :].split("\n\n", 1)[0]
-    named = set(re.findall(r"`(crm\.[a-z_.*]+)`", table))
+    named = set(re.findall(r"`(crm\.[a-z_.*<>]+)`", table))
     assert named, "the README's scope table is gone"
-    known = {*KNOWN_SCOPES, "crm.objects.*.write", "crm.schemas.*.read"}
+    # Rows may name a scope for any object type, as `crm.objects.*.write` or `crm.objects.<type>.write`.
+    generic = {
+        f"crm.{kind}.{any_type}.{access}"
+        for kind in ("objects", "schemas")
+        for any_type in ("*", "<type>")
+        for access in ("read", "write")
+    }
+    known = {*KNOWN_SCOPES, *generic}
     assert named <= known, named - known
     for scope in ("crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read"):
         assert scope in named  # what extraction and its association sweep need
