@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hubspot_sync.config import load_config
@@ -29,48 +27,20 @@ from hubspot_sync.extract.retype import RetypeRefused
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.hooks.warehouse import (
     WarehouseConnectionLost,
-    WarehouseHook,
     WarehouseStatementFailed,
     address,
     describe_error,
 )
 from hubspot_sync.metrics import freshness_lag_seconds
 from hubspot_sync.objects import ASSOCIATION_TYPES
+from hubspot_sync.operators.base import SyncTaskOperator
 from hubspot_sync.run_metrics import RunInfo, RunSummary, mark_abandoned, record_run
 from hubspot_sync.sql import load_sql
 from hubspot_sync.values import epoch_ms, parse_datetime
 
 
-class _ExtractBase(BaseOperator):
+class _ExtractBase(SyncTaskOperator):
     ui_color = "#ffe8cc"
-
-    def __init__(
-        self,
-        *,
-        hubspot_conn_id: str = "hubspot_default",
-        postgres_conn_id: str = "postgres_default",
-        **kwargs,
-    ) -> None:
-        kwargs.setdefault("trigger_rule", "none_failed")  # a task skipped by the `objects` param is fine
-        super().__init__(**kwargs)
-        self.hubspot_conn_id = hubspot_conn_id
-        self.postgres_conn_id = postgres_conn_id
-
-    def _selected(self, context: Any) -> list[str] | None:
-        objects = (context.get("params") or {}).get("objects")
-        return list(objects) if objects else None
-
-    @contextmanager
-    def _session(self, context: Any):
-        warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
-        conn = warehouse.connect()
-        conn.autocommit = True  # every `with conn.transaction()` below is a real, durable transaction
-        hook = HubSpotHook(self.hubspot_conn_id, budget_conn_factory=warehouse.connect)
-        try:
-            yield hook, conn, RunInfo.from_context(context)
-        finally:
-            hook.close()
-            conn.close()
 
     def _recorded(
         self, conn, hook: HubSpotHook, run: RunInfo, summary: RunSummary, work: Callable[[], None]

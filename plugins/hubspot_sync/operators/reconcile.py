@@ -13,58 +13,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
 from hubspot_sync.config import SyncConfig, load_config
-from hubspot_sync.hooks.hubspot import HubSpotHook
-from hubspot_sync.hooks.warehouse import WarehouseHook
 from hubspot_sync.notifiers import post_alert
 from hubspot_sync.objects import ASSOCIATION_TYPES
+from hubspot_sync.operators.base import SyncTaskOperator
 from hubspot_sync.reconcile import store
 from hubspot_sync.reconcile.associations import AssociationReconciler
 from hubspot_sync.reconcile.engine import ObjectReconciler, ReconcileReport, ReconcileRequest
 from hubspot_sync.run_metrics import RunInfo, RunSummary, mark_abandoned, record_run
 
 
-class _ReconcileBase(BaseOperator):
+class _ReconcileBase(SyncTaskOperator):
     ui_color = "#e0f0ff"
-
-    def __init__(
-        self,
-        *,
-        hubspot_conn_id: str = "hubspot_default",
-        postgres_conn_id: str = "postgres_default",
-        **kwargs,
-    ) -> None:
-        kwargs.setdefault("trigger_rule", "none_failed")  # a task skipped by the `objects` param is fine
-        super().__init__(**kwargs)
-        self.hubspot_conn_id = hubspot_conn_id
-        self.postgres_conn_id = postgres_conn_id
-
-    @staticmethod
-    def _params(context: Any) -> dict[str, Any]:
-        return context.get("params") or {}
-
-    def _selected(self, context: Any) -> list[str] | None:
-        objects = self._params(context).get("objects")
-        return list(objects) if objects else None
-
-    @contextmanager
-    def _session(self, context: Any):
-        warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
-        conn = warehouse.connect()
-        conn.autocommit = True  # every `with conn.transaction()` is a real, durable transaction
-        hook = HubSpotHook(self.hubspot_conn_id, budget_conn_factory=warehouse.connect)
-        try:
-            yield hook, conn, RunInfo.from_context(context)
-        finally:
-            hook.close()
-            conn.close()
 
     def _reconcile(
         self,
