@@ -59,7 +59,8 @@ SEARCH_LIMIT = 5
 # -- the worker: one extraction in its own process ---------------------------------------------
 
 
-def _proc_status_kib(field: str) -> int:
+def proc_status_kib(field: str) -> int:
+    """A field of /proc/self/status in KiB: VmRSS now, VmHWM the peak of this process."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
@@ -80,7 +81,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = json.dumps(
         {"conn_type": "http", "host": spec["url"], "password": TOKEN, "extra": spec["extra"]}
     )
-    rss_before_kib = _proc_status_kib("VmRSS")
+    rss_before_kib = proc_status_kib("VmRSS")
     db_url = spec["db_url"]
     with psycopg.connect(db_url, autocommit=True) as conn:
         hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
@@ -110,7 +111,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "search": summary.details.get("search"),
         "budget_wait_seconds": budget_wait,
         "rss_before_mib": rss_before_kib / 1024,
-        "peak_rss_mib": _proc_status_kib("VmHWM") / 1024,
+        "peak_rss_mib": proc_status_kib("VmHWM") / 1024,
     }
 
 

@@ -37,7 +37,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_extract import PG_URL_ENV, QUIET, TOKEN, UNLIMITED, BenchDatabase, Sandbox  # noqa: E402
+from bench_extract import (  # noqa: E402
+    PG_URL_ENV,
+    QUIET,
+    TOKEN,
+    UNLIMITED,
+    BenchDatabase,
+    Sandbox,
+    proc_status_kib,
+)
 
 from hubspot_sandbox.testing import sandbox_process  # noqa: E402
 
@@ -47,13 +55,6 @@ TIER_LIMITS = {"professional": 190, "starter": 100}
 # schedule's window holds only its own changes (3 minutes would make the idle run re-read the last phase's).
 LOOKBACK_MS = 1_000
 PROPERTY_FOR = {"contacts": "jobtitle", "companies": "city", "deals": "dealname"}
-
-
-def _proc_status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return 0
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "hook": hook.stats.as_dict(),
         "associations": summary.details,
         "budget_rate_per_10s": round(sized.rate * 10, 1) if sized else None,
-        "peak_rss_mib": _proc_status_kib("VmHWM") / 1024,
+        "peak_rss_mib": proc_status_kib("VmHWM") / 1024,
     }
 
 

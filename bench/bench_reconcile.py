@@ -50,18 +50,12 @@ from bench_extract import (  # noqa: E402
     Sandbox,
     extract,
     print_table,
+    proc_status_kib,
 )
 
 from hubspot_sandbox.testing import sandbox_process  # noqa: E402
 
 PROFESSIONAL = {"rate_limit_tier": "professional"}
-
-
-def _proc_status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return 0
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +86,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "found": report.found,
         "repaired": report.repaired,
         "hook": hook.stats.as_dict(),
-        "peak_rss_mib": _proc_status_kib("VmHWM") / 1024,
+        "peak_rss_mib": proc_status_kib("VmHWM") / 1024,
     }
 
 
