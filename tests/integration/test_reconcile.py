@@ -279,6 +279,17 @@ def test_killed_mid_run_then_rerun_converges(mirrored):
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     hubspot.clear_faults()
+    # A real rerun comes long after the kill; here, wait until PostgreSQL has ended the killed sessions
+    # and released their advisory locks (what marks a try abandoned), as it does moments after the kill.
+    held = (
+        "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid) "
+        "WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 30
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute(held).fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed run's sessions never ended"
+            time.sleep(0.05)
 
     rerun = run_dag("hubspot_reconcile", mode="repair")
     found = findings(url, rerun.run_id)
