@@ -149,6 +149,19 @@ class Thresholds(_Strict):
         return data
 
 
+class Parallel(_Strict):
+    # HubSpot calls one task keeps in flight at once (threads drawing on the shared rate budget in
+    # PostgreSQL, which alone keeps every task and worker under HubSpot's limits). A call takes 100-300 ms
+    # on a real portal, so one at a time uses a fraction of the budget; 1 makes every task sequential.
+    requests_in_flight: int = Field(4, ge=1, le=32)
+    # A full load of an object type with at least this many records is read by CRM search over id
+    # ranges (from the highest ids down) next to the list cursor (from the lowest up); smaller ones by
+    # the list cursor alone.
+    split_min_records: int = Field(10_000, ge=1)
+    # How many object-type tasks of one DAG run at once (Airflow's max_active_tasks): 0 = all of them.
+    max_active_tasks: int = Field(0, ge=0, le=64)
+
+
 class ObjectConfig(_Strict):
     enabled: bool = True
     # Properties that get a typed column; every other property still lands in `properties` JSONB.
@@ -197,6 +210,7 @@ class SyncConfig(_Strict):
     schedules: Schedules = Schedules()
     dag_defaults: DagDefaults = DagDefaults()
     thresholds: Thresholds = Thresholds()
+    parallel: Parallel = Parallel()
     objects: dict[ObjectTypeName, ObjectConfig]
     # The valid models; broken ones are kept apart (see _set_aside_broken_models).
     models: dict[str, ReverseEtlModel] = Field(default_factory=dict)

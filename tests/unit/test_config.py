@@ -35,7 +35,7 @@ def test_env_var_selects_another_file(tmp_path, monkeypatch):
         (
             "objects: {}\nschedule: {}\n",
             "schedule",
-            "connections, schedules, dag_defaults, thresholds, objects",
+            "connections, schedules, dag_defaults, thresholds, parallel, objects",
         ),
         ("objects:\n  contact: {}\n", "objects.contact", "'contacts'"),
         (

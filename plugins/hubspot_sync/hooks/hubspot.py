@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -111,6 +112,16 @@ class RequestStats:
     rate_limited: int = 0
     retries: int = 0
     by_operation: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, *, operation: str | None = None, rate_limited: bool = False, retry: bool = False) -> None:
+        """Count one call, 429 or retry; threads sharing a hook count through here."""
+        with self._lock:
+            if operation is not None:
+                self.api_calls += 1
+                self.by_operation[operation] += 1
+            self.rate_limited += rate_limited
+            self.retries += retry
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -381,8 +392,7 @@ class HubSpotHook(BaseHook):
         while True:
             if self.budget is not None:
                 self.budget.acquire(kind)
-            self.stats.api_calls += 1
-            self.stats.by_operation[operation] += 1
+            self.stats.count(operation=operation)
             try:
                 raw = call(_preload_content=False, _request_timeout=(10.0, timeout))
                 response = self._decode(raw)
@@ -391,7 +401,7 @@ class HubSpotHook(BaseHook):
             except Exception as error:
                 transient = self._classify(operation, error)
             if transient.rate_limited:
-                self.stats.rate_limited += 1
+                self.stats.count(rate_limited=True)
                 wait = (
                     transient.wait_seconds if transient.wait_seconds is not None else _backoff(2, base=base)
                 )
@@ -412,7 +422,7 @@ class HubSpotHook(BaseHook):
                     status=transient.status,
                     correlation_id=transient.correlation_id,
                 )
-            self.stats.retries += 1
+            self.stats.count(retry=True)
             self.log.warning(
                 "HubSpot %s: %s; retrying in %.1fs (%d/%d failures)%s",
                 operation,
@@ -439,6 +449,15 @@ class HubSpotHook(BaseHook):
             self.log.info(
                 "HubSpot rate limit learnt from its headers: %d requests per %d ms", limit, interval_ms
             )
+
+    def share_between_threads(self) -> HubSpotHook:
+        """Build what is built lazily (connection, SDK clients, rate budget) now, so that threads can
+        share this hook: requests, the budget and the counters are safe to use from several threads."""
+        for name in ("extras", "base_url", "client", "budget", "_objects_basic", "_objects_batch"):
+            getattr(self, name)
+        for name in ("_objects_search", "_properties", "_associations_batch"):
+            getattr(self, name)
+        return self
 
     def close(self) -> None:
         """Release the rate budget's database connection, if one was opened."""
@@ -480,7 +499,7 @@ class HubSpotHook(BaseHook):
         if status == 429:
             policy = str(body.get("policyName") or "").upper()
             if policy == "DAILY":
-                self.stats.rate_limited += 1  # a 429 received, though not retried
+                self.stats.count(rate_limited=True)  # a 429 received, though not retried
                 raise HubSpotDailyLimitError(
                     f"HubSpot daily API limit reached ({operation}): {message.rstrip('.')}. "
                     f"{self._daily_reset_hint()} "

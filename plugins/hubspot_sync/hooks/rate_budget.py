@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -45,7 +46,8 @@ class Bucket:
 
 
 class RateBudget:
-    """Blocks until the shared budget allows one more request of a kind."""
+    """Blocks until the shared budget allows one more request of a kind; threads may share one
+    (psycopg serialises their statements on the connection)."""
 
     def __init__(
         self,
@@ -73,6 +75,7 @@ class RateBudget:
                 load_sql("rate_budget/ensure_bucket"), {"bucket": bucket.name, "capacity": bucket.capacity}
             )
         self.seconds_waited = 0.0
+        self._waited_lock = threading.Lock()
 
     def close(self) -> None:
         self._conn.close()
@@ -96,5 +99,6 @@ class RateBudget:
             if granted:
                 return
             wait = min(float(wait_seconds), MAX_SINGLE_WAIT_SECONDS)
-            self.seconds_waited += wait
+            with self._waited_lock:
+                self.seconds_waited += wait
             time.sleep(wait)
