@@ -85,6 +85,7 @@ class ReverseEtlOperator(BaseOperator):
             max_reject_share=config.thresholds.max_reject_share,
             max_clear_share=config.thresholds.max_clear_share,
             force_clear=bool(params.get("force_clear", False)),
+            requests_in_flight=config.parallel.requests_in_flight,
         )
         warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
         with ExitStack() as stack:

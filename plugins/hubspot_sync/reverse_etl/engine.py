@@ -10,7 +10,9 @@ Rows that cannot be sent go to hubspot_sync.rejects; once they pass `thresholds.
 the rows read, the task fails before sending the next slice (a model that suddenly rejects many rows
 is more likely broken than its data). A batch HubSpot refuses whole is taken apart until its bad
 inputs are isolated (send.py; the extra calls are counted as `isolation_calls`); inputs HubSpot refuses
-are recorded per record and sent again on the next run.
+are recorded per record and sent again on the next run. Up to `requests_in_flight` batches are sent at
+once, on worker threads that never touch the connection (send.py); a slice's batches are all answered
+and recorded before the next slice is diffed.
 
 A run with nothing changed makes no API call, and property definitions come from a cache that is
 refreshed whenever it may be wrong (definitions.py). A dry run makes no call at all and stores its
@@ -51,6 +53,8 @@ class Settings:
     # (a truncated or half-loaded source table looks exactly like that), unless `force_clear` is set.
     max_clear_share: float = 0.2
     force_clear: bool = False
+    # Batch calls in flight at once (the config's parallel.requests_in_flight); 1 sends one at a time.
+    requests_in_flight: int = 1
 
 
 class ClearRefused(ModelError):
@@ -166,7 +170,9 @@ class _Push:
             "max_attempts": model.max_attempts,
         }
         self.definitions = DefinitionSource(conn, hubspot, model.object_type, dry_run=settings.dry_run)
-        self.sender = BatchSender(conn, hubspot, name, model, run)
+        self.sender = BatchSender(
+            conn, hubspot, name, model, run, requests_in_flight=settings.requests_in_flight
+        )
         self.counts = {"changed": 0, "failed": 0, "unchanged": 0, "held": 0, "left_model": 0, "rejected": 0}
 
     def start(self, rejects: list[Reject]) -> None:
