@@ -218,6 +218,37 @@ def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, 
     return modified_key(max(low_ms, 0), 0), modified_key(high_ms, ID_MASK), covered
 
 
+_ID_BOUND_OPERATORS = ("EQ", "GT", "GTE", "LT", "LTE")
+
+
+def _id_bounds(groups: list[list[dict[str, Any]]]) -> list[tuple[int, int]] | None:
+    """Inclusive id bounds per filter group when every group bounds `hs_object_id`; None otherwise."""
+    bounds = []
+    for group in groups:
+        low, high, bounded = 0, 2**63 - 1, False
+        for f in group:
+            if f["propertyName"] != "hs_object_id" or f["operator"] not in _ID_BOUND_OPERATORS:
+                continue
+            try:
+                value = int(str(f["value"]))
+            except ValueError:
+                continue
+            bounded = True
+            operator = f["operator"]
+            if operator in ("EQ", "GTE"):
+                low = max(low, value)
+            if operator == "GT":
+                low = max(low, value + 1)
+            if operator in ("EQ", "LTE"):
+                high = min(high, value)
+            if operator == "LT":
+                high = min(high, value - 1)
+        if not bounded:
+            return None
+        bounds.append((low, high))
+    return bounds or None
+
+
 def _position_spans(keys: list[int], ranges: list[tuple[int, int, bool]]) -> list[tuple[int, int]]:
     """Merged, ordered [start, stop) positions of the key list covered by any of the ranges."""
     spans = sorted(
@@ -266,6 +297,26 @@ def run_search(table: ObjectTable, request: SearchRequest) -> tuple[int, list[Re
             if request.descending:
                 found.reverse()
             return len(found), found[request.after : window_end]
+    elif request.sort_property == "hs_object_id" and (bounds := _id_bounds(request.groups)) is not None:
+        # Ranges of ids read in id order (e.g. a full load split by id): only the ids in range are looked at.
+        ids = index.ids_in_order()
+        found = [
+            index.docs[record_id]
+            for low, high in bounds
+            for record_id in ids[bisect_left(ids, low) : bisect_right(ids, high)]
+        ]
+        only_ids = not request.query and all(
+            f["propertyName"] == "hs_object_id" and f["operator"] in _ID_BOUND_OPERATORS
+            for group in request.groups
+            for f in group
+        )
+        if not only_ids:
+            found = [record for record in found if matches(record)]
+        if len(bounds) > 1:
+            found = sorted({record.id: record for record in found}.values(), key=lambda r: r.id)
+        if request.descending:
+            found.reverse()
+        return len(found), found[request.after : window_end]
     else:
         found = [record for record in index.docs.values() if matches(record)]
     page = _first_sorted(table, found, request.sort_property, request.descending, window_end)

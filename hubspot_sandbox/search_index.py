@@ -51,6 +51,7 @@ class SearchIndex:
         self._random = random.Random(seed)
         self.docs: dict[int, Record] = {}
         self.by_modified: list[int] = []
+        self._by_id: list[int] | None = []  # the searchable ids in order; None when it must be rebuilt
         # (due, write sequence, id, version) in a heap: with jitter, writes do not fall due in order.
         self._pending: list[tuple[float, int, int, Record | None]] = []
         self._sequence = 0
@@ -64,6 +65,12 @@ class SearchIndex:
 
     def key(self, record: Record) -> int:
         return modified_key(record.updated_ms, self.tie_rank(record.id))
+
+    def ids_in_order(self) -> list[int]:
+        """The searchable ids, ascending (rebuilt after the index changed)."""
+        if self._by_id is None:
+            self._by_id = sorted(self.docs)
+        return self._by_id
 
     def record_at(self, key: int) -> Record:
         return self.docs[(((key & ID_MASK) * _TIE_INVERSE) & ID_MASK) ^ self._seed]
@@ -108,6 +115,7 @@ class SearchIndex:
                 self._apply_one(record_id, record)
 
     def clear(self) -> None:
+        self._by_id = []
         self.docs.clear()
         self.by_modified.clear()
         self._pending.clear()
@@ -134,6 +142,7 @@ class SearchIndex:
     # ---- applying due changes
 
     def _apply_one(self, record_id: int, record: Record | None) -> None:
+        self._by_id = None
         old = self.docs.pop(record_id, None)
         if old is not None:
             key = self.key(old)
@@ -146,6 +155,7 @@ class SearchIndex:
             self.by_modified.insert(bisect_left(self.by_modified, key), key)
 
     def _apply_bulk(self, changes: list[tuple[int, Record | None]]) -> None:
+        self._by_id = None
         removed: set[int] = set()
         added: list[int] = []
         for record_id, record in changes:
