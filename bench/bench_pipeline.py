@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,11 @@ from bench_extract import (  # noqa: E402
 )
 
 from hubspot_sandbox.testing import sandbox_process  # noqa: E402
+from hubspot_sync.config import load_config  # noqa: E402
 
 OBJECTS = ("companies", "contacts", "deals")
 TIER_LIMITS = {"professional": 190, "starter": 100}
+SEARCH_LIMIT = 5  # CRM search requests per second, every tier
 # The search window's overlap, short: each phase starts after the index lag has passed, and a 15-minute
 # schedule's window holds only its own changes (3 minutes would make the idle run re-read the last phase's).
 LOOKBACK_MS = 1_000
@@ -61,7 +65,6 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     """One run of every object type and the association step, as the DAG's tasks would do it."""
     import psycopg
 
-    from hubspot_sync.config import load_config
     from hubspot_sync.extract.associations import extract_associations
     from hubspot_sync.extract.engine import ExtractRequest, ObjectExtractor
     from hubspot_sync.hooks.hubspot import HubSpotHook
@@ -73,33 +76,50 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     )
     config = load_config()
     db_url = spec["db_url"]
-    records = 0
     started = time.perf_counter()
-    with psycopg.connect(db_url, autocommit=True) as conn:
+    hooks: list[HubSpotHook] = []
+
+    def extract(object_type: str) -> int:
+        """One object task, as the DAG runs it: its own process there, its own thread here, its own hook
+        and warehouse session, the rate budget shared through PostgreSQL."""
         hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
-        for object_type in OBJECTS:
-            run = RunInfo("bench", spec["run_id"], object_type)
+        hooks.append(hook)
+        with psycopg.connect(db_url, autocommit=True) as conn:
             request = ExtractRequest(
                 object_type,
                 window_end_ms=int(time.time() * 1000),
                 lookback_ms=LOOKBACK_MS,
                 archive_sweep_ms=config.thresholds.archive_sweep_minutes * 60_000,
                 associations=tuple(a for a in ASSOCIATION_TYPES if a.from_type == object_type),
+                readers=spec["readers"],
+                split_min_records=config.parallel.split_min_records,
             )
-            summary = ObjectExtractor(hook, conn, config.objects[object_type], run).run(request)
-            records += summary.records_read
+            run = RunInfo("bench", spec["run_id"], object_type)
+            return ObjectExtractor(hook, conn, config.objects[object_type], run).run(request).records_read
+
+    with ThreadPoolExecutor(max_workers=len(OBJECTS)) as pool:
+        records = sum(pool.map(extract, OBJECTS))
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
+        hooks.append(hook)
         summary = RunSummary("associations")
         run = RunInfo("bench", spec["run_id"], "extract_associations")
         period_ms = round(config.thresholds.association_sweep_hours * 3_600_000)
         extract_associations(hook, conn, list(ASSOCIATION_TYPES), summary, run.run_id, period_ms)
-        seconds = time.perf_counter() - started
-        budget = hook.budget
-        sized = budget.buckets["standard"] if budget else None
-        hook.close()
+    seconds = time.perf_counter() - started
+    sized = hook.budget.buckets["standard"] if hook.budget else None
+    calls: Counter = Counter()
+    for each in hooks:
+        calls.update(each.stats.by_operation)
+        each.close()
     return {
         "seconds": seconds,
         "records_read": records,
-        "hook": hook.stats.as_dict(),
+        "hook": {
+            "api_calls": sum(calls.values()),
+            "by_operation": dict(calls),
+            "rate_limited": sum(each.stats.rate_limited for each in hooks),
+        },
         "associations": summary.details,
         "budget_rate_per_10s": round(sized.rate * 10, 1) if sized else None,
         "peak_rss_mib": proc_status_kib("VmHWM") / 1024,
@@ -140,13 +160,23 @@ def change(sandbox: Sandbox, db: BenchDatabase, object_type: str, count: int) ->
             ).raise_for_status()
 
 
-def phase(sandbox: Sandbox, db: BenchDatabase, name: str, extra: dict, tier: str | None) -> dict[str, Any]:
+def phase(
+    sandbox: Sandbox, db: BenchDatabase, name: str, extra: dict, tier: str | None, readers: int
+) -> dict[str, Any]:
     sandbox.control("DELETE", "stats")
-    spec = {"url": sandbox.url, "db_url": db.url, "extra": extra, "run_id": f"bench_{name}_{time.time_ns()}"}
+    spec = {
+        "url": sandbox.url,
+        "db_url": db.url,
+        "extra": extra,
+        "run_id": f"bench_{name}_{time.time_ns()}",
+        "readers": readers,
+    }
     result = run_worker(spec)
     stats = sandbox.control("GET", "stats")
-    standard = result["hook"]["api_calls"] - result["hook"]["by_operation"].get("objects.search", 0)
+    searches = result["hook"]["by_operation"].get("objects.search", 0)
+    standard = result["hook"]["api_calls"] - searches
     share = standard / result["seconds"] * 10 / TIER_LIMITS[tier] if tier and result["seconds"] else None
+    search_share = searches / result["seconds"] / SEARCH_LIMIT if tier and result["seconds"] else None
     return {
         "phase": name,
         "records": result["records_read"],
@@ -156,6 +186,7 @@ def phase(sandbox: Sandbox, db: BenchDatabase, name: str, extra: dict, tier: str
         "429s": stats["rateLimited"]["total"],
         "peak_rss_mib": round(result["peak_rss_mib"]),
         "budget_share": f"{share:.0%}" if share is not None else "",
+        "search_share": f"{search_share:.0%}" if search_share is not None else "",
         "budget_per_10s": result["budget_rate_per_10s"] if tier else None,
         "swept": sum(
             details.get("swept_sources", 0)
@@ -216,7 +247,10 @@ def run_phases(args: argparse.Namespace, sandbox: Sandbox, db: BenchDatabase, la
         sandbox.control("PUT", "faults", {"latencyMs": latency_ms})
         sandbox.control("PUT", "limits", {"tier": tier})
     minimum = minimums(counts, changed)
-    rows = [{**phase(sandbox, db, "full load" + suffix, extra, tier), "minimum": minimum["full load"]}]
+    readers = args.requests_in_flight or load_config().parallel.requests_in_flight
+    rows = [
+        {**phase(sandbox, db, "full load" + suffix, extra, tier, readers), "minimum": minimum["full load"]}
+    ]
     sandbox.control("PUT", "limits", {"tier": "off"})  # the edits are not the extractor's budget
     for object_type, count in changed.items():
         change(sandbox, db, object_type, count)
@@ -224,10 +258,13 @@ def run_phases(args: argparse.Namespace, sandbox: Sandbox, db: BenchDatabase, la
         sandbox.control("PUT", "limits", {"tier": tier})
     sandbox.wait_for_search_index()
     rows.append(
-        {**phase(sandbox, db, "incremental" + suffix, extra, tier), "minimum": minimum["incremental"]}
+        {
+            **phase(sandbox, db, "incremental" + suffix, extra, tier, readers),
+            "minimum": minimum["incremental"],
+        }
     )
     time.sleep(LOOKBACK_MS / 1000)  # the idle run's window starts after the changes
-    rows.append({**phase(sandbox, db, "idle" + suffix, extra, tier), "minimum": minimum["idle"]})
+    rows.append({**phase(sandbox, db, "idle" + suffix, extra, tier, readers), "minimum": minimum["idle"]})
     sandbox.control("DELETE", "faults")
     return rows
 
@@ -246,7 +283,8 @@ HEADERS = [
 
 
 def print_table(rows: list[dict[str, Any]], verbose: bool) -> None:
-    headers = HEADERS + (["budget_share", "budget_per_10s"] if any(r["budget_share"] for r in rows) else [])
+    budget = ["budget_share", "search_share", "budget_per_10s"]
+    headers = HEADERS + (budget if any(r["budget_share"] for r in rows) else [])
     widths = {h: max(len(h), *(len(_fmt(r[h])) for r in rows)) for h in headers}
     print("  ".join(h.ljust(widths[h]) for h in headers))
     for r in rows:
@@ -280,6 +318,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--no-tier-in-connection", action="store_true", help="latency phases: the tier learnt from headers"
+    )
+    parser.add_argument(
+        "--requests-in-flight",
+        type=int,
+        default=None,
+        help="HubSpot calls each object task keeps in flight (default: parallel.requests_in_flight)",
     )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--verbose", action="store_true", help="calls per operation")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, chain
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from hubspot_sync.assets import association_assets, mirror_asset
 from hubspot_sync.config import load_config
@@ -15,11 +15,13 @@ from hubspot_sync.operators.migrate import MigrateOperator
 DOC = """
 ### HubSpot -> PostgreSQL extraction
 
-`migrate`, then one task per configured object type in dependency order (companies, contacts,
-deals, ...), then `extract_associations`. Each object task:
+`migrate`, then one task per configured object type, all at once (config `parallel.max_active_tasks`
+caps how many), then `extract_associations`. Every HubSpot call of every task draws on one rate budget
+shared in PostgreSQL, so running them together never passes HubSpot's limits. Each object task:
 
 - discovers HubSpot's properties (custom ones included) and records drift in `hubspot_sync.property_catalog`;
-- on the first run or with **full_refresh**, reads everything through the list API (resumable);
+- on the first run or with **full_refresh**, reads everything through the list API, helped on large
+  types by CRM search over id ranges (resumable);
   otherwise reads records changed since the stored cursor (minus a lookback) through CRM search;
 - marks archived records (`archived`, `archived_at`) and records merged away (`merged_into_id`);
 - lands rows with COPY + one upsert per batch, committing the cursor with the data it covers;
@@ -64,21 +66,21 @@ with DAG(
             "UTC when no offset is given) instead of since the stored cursor.",
         ),
     },
+    max_active_tasks=config.parallel.max_active_tasks or len(objects),
     **dag_kwargs(config, "extract"),
 ):
     connections = {
         "hubspot_conn_id": config.connections.hubspot,
         "postgres_conn_id": config.connections.postgres,
     }
-    chain(
-        MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres),
-        *[
-            ExtractObjectOperator(
-                task_id=f"extract_{name}", object_type=name, outlets=[mirror_asset(name)], **connections
-            )
-            for name in objects
-        ],
-        ExtractAssociationsOperator(
-            task_id="extract_associations", outlets=association_assets(objects), **connections
-        ),
+    migrate = MigrateOperator(task_id="migrate", postgres_conn_id=config.connections.postgres)
+    extract_objects = [
+        ExtractObjectOperator(
+            task_id=f"extract_{name}", object_type=name, outlets=[mirror_asset(name)], **connections
+        )
+        for name in objects
+    ]
+    associations = ExtractAssociationsOperator(
+        task_id="extract_associations", outlets=association_assets(objects), **connections
     )
+    migrate >> extract_objects >> associations

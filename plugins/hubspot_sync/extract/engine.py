@@ -13,7 +13,7 @@ Not responsible for: associations (see associations.py), or Airflow concerns (th
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -22,8 +22,8 @@ from typing import Any
 import psycopg
 
 from hubspot_sync.config import ObjectConfig
-from hubspot_sync.extract import store
-from hubspot_sync.extract.associations import AssociationRead, land_inline, read_inline
+from hubspot_sync.extract import full_load, store
+from hubspot_sync.extract.associations import AssociationRead, land_inline, read_all_pages, read_inline
 from hubspot_sync.extract.retype import retype_column
 from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.objects import OBJECT_TYPES, AssociationType
@@ -63,6 +63,8 @@ class ExtractRequest:
     archive_sweep_ms: int = 0  # how long after a full read of the archive the next one is due
     # Associations read inline by a full load (from this object type to enabled ones).
     associations: tuple[AssociationType, ...] = ()
+    readers: int = 1  # HubSpot calls in flight at once (config parallel.requests_in_flight)
+    split_min_records: int = 10_000  # full loads of at least this many records are split by id
 
 
 class ObjectExtractor:
@@ -113,7 +115,7 @@ class ObjectExtractor:
         self._progress = Progress(f"{object_type.name} extraction")
         self._expected_total: int | None = None  # what the first search said the window holds
         cursor = store.read_cursor(self.conn, object_type.name)
-        if request.full_refresh or cursor.cursor_ms is None or cursor.list_after:
+        if request.full_refresh or cursor.cursor_ms is None or cursor.list_started_ms is not None:
             self._full_load(request, cursor, summary)
         else:
             self._incremental(request, cursor, summary)
@@ -136,24 +138,119 @@ class ObjectExtractor:
     # -- modes ---------------------------------------------------------------------------------
 
     def _full_load(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> None:
-        resuming = bool(cursor.list_after) and cursor.list_started_ms is not None
+        """The list API from the lowest ids up and, on a large type, search from the highest down
+        (full_load.py); resumable from the list's paging cursor and the id ranges not done."""
+        name = self.object_type_name
+        resuming = cursor.list_started_ms is not None
         started_ms = cursor.list_started_ms if resuming else int(time.time() * 1000)
         summary.details["mode"] = "full_load_resumed" if resuming else "full_load"
-        batch: list[dict[str, Any]] = []
-        for records, next_after in self._list_pages(
-            archived=False, after=cursor.list_after if resuming else None, associations=request.associations
-        ):
-            batch.extend(records)
-            if len(batch) >= request.rows_per_transaction or not next_after:
-                position = store.Cursor(cursor.cursor_ms, next_after, started_ms if next_after else None)
-                inline = {a: read_inline(self.hook, a, batch) for a in request.associations}
-                self._land(batch, summary, position, inline)
-                batch = []
-        # Everything modified before the list started is now in: incremental runs go on from there.
+        if resuming:
+            with self.conn.transaction():
+                chunks = full_load.pending_chunks(self.conn, name)
+            list_after = cursor.list_after  # "": from the first page; None: the list's part is done
+        else:
+            chunks = []
+            if request.readers > 1:
+                total, chunks = full_load.plan_chunks(
+                    self.hook,
+                    name,
+                    min_records=request.split_min_records,
+                    records_per_chunk=request.rows_per_transaction,
+                )
+                self._expected_total = total or None
+            list_after = ""
+            with self.conn.transaction():
+                full_load.save_plan(self.conn, name, chunks)
+                store.save_cursor(self.conn, name, store.Cursor(cursor.cursor_ms, "", started_ms))
+        frontier = full_load.Frontier(chunks, list_running=list_after is not None)
+        readers: list[Callable[[Callable[[full_load.Batch], None]], None]] = []
+        if list_after is not None:
+            readers.append(partial(self._list_reader, request, frontier, list_after or None))
+        if chunks:
+            searchers = max(1, request.readers - len(readers))
+            readers += [partial(self._chunk_reader, request, frontier)] * searchers
+        read = {"list": 0, "search": 0}
+        self.hook.share_between_threads()
+        pipeline = full_load.Pipeline(readers, depth=2 * len(readers))
+        try:
+            for batch in pipeline.batches():
+                position = (
+                    store.Cursor(cursor.cursor_ms, batch.list_after, started_ms) if batch.from_list else None
+                )
+                landed = partial(full_load.record_landed, self.conn, name, batch)
+                self._land(batch.records, summary, position, batch.associations, also=landed)
+                read["list" if batch.from_list else "search"] += len(batch.records)
+        finally:
+            pipeline.close()
+        # Everything modified before the full load started is now in: incremental runs go on from there.
         done = store.Cursor(started_ms, None, None)
         with self.conn.transaction():
-            store.save_cursor(self.conn, request.object_type, done)
+            full_load.finish(self.conn, name)
+            store.save_cursor(self.conn, name, done)
         summary.details["cursor_committed"] = _describe(done)
+        summary.details["full_load"] = {"read_by_list": read["list"], "read_by_search": read["search"]}
+        summary.details["full_load"]["search_ranges"] = len(chunks)
+
+    def _list_reader(
+        self,
+        request: ExtractRequest,
+        frontier: full_load.Frontier,
+        after: str | None,
+        put: Callable[[full_load.Batch], None],
+    ) -> None:
+        """The list cursor's part of a full load, from the lowest ids up (a reader thread)."""
+        batch: list[dict[str, Any]] = []
+        ordered = True
+        for records, next_after in self._list_pages(
+            archived=False, after=after, associations=request.associations
+        ):
+            batch.extend(records)
+            go_on, still_ordered = frontier.list_read(_ids(records))
+            just_unordered = ordered and not still_ordered
+            ordered = still_ordered
+            last = not next_after or not go_on
+            if len(batch) >= request.rows_per_transaction or last or just_unordered:
+                inline = {a: read_inline(self.hook, a, batch) for a in request.associations}
+                put(
+                    full_load.Batch(
+                        batch,
+                        inline,
+                        from_list=True,
+                        list_after=None if last else next_after,
+                        list_read_to=frontier.list_read_to if ordered else -1,
+                        list_complete=not next_after,
+                        list_unordered=just_unordered,
+                    )
+                )
+                batch = []
+            if last:
+                break
+        frontier.list_ended()
+
+    def _chunk_reader(
+        self, request: ExtractRequest, frontier: full_load.Frontier, put: Callable[[full_load.Batch], None]
+    ) -> None:
+        """Search's part of a full load: id ranges from the highest down, paged by id (a reader thread)."""
+        whole = full_load.search_fits(self._property_names)
+        properties = self._property_names if whole else [full_load.ID_PROPERTY]
+        while (chunk := frontier.take()) is not None:
+            after_id = chunk.low_id - 1
+            batch: list[dict[str, Any]] = []
+            while True:
+                body = full_load.search_body(chunk, after_id, properties)
+                results = self.hook.search(self.object_type_name, body).get("results") or []
+                batch.extend(results if whole else self._read_by_id(results))
+                more = len(results) >= full_load.SEARCH_PAGE
+                if more:
+                    after_id = int(results[-1]["id"])
+                if len(batch) >= request.rows_per_transaction or not more:
+                    associations = {
+                        a: read_all_pages(self.hook, a, _ids(batch)) for a in request.associations
+                    }
+                    put(full_load.Batch(batch, associations, chunk_done=None if more else chunk))
+                    batch = []
+                if not more:
+                    break
 
     def _incremental(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> None:
         start_ms = (
@@ -258,6 +355,7 @@ class ObjectExtractor:
         summary: RunSummary,
         position: store.Cursor | None,
         inline: dict[AssociationType, AssociationRead] | None = None,
+        also: Callable[[], None] | None = None,
     ) -> None:
         # Associations read inline land with their records: a crash keeps both or neither.
         with self.conn.transaction():
@@ -266,6 +364,8 @@ class ObjectExtractor:
             )
             for association, read in (inline or {}).items():
                 land_inline(self.conn, association, read, landed, self.run_info.run_id)
+            if also is not None:
+                also()
         # Counted once committed: after a failure, the summary says what is really in the warehouse.
         summary.records_written += written
         summary.details["merged_marked"] = summary.details.get("merged_marked", 0) + merged
@@ -335,10 +435,17 @@ def land_records(
     return written, merged, rejects, {row.id for row in rows}
 
 
+def _ids(records: list[dict[str, Any]]) -> list[int]:
+    """The records' ids, in their order (one that is not an id is refused when landed)."""
+    return [int(record["id"]) for record in records if str(record.get("id") or "").isdigit()]
+
+
 def _describe(position: store.Cursor) -> str:
     """A saved cursor in words, for summaries and error messages."""
     if position.list_after:
         return f"the full load resumes after paging cursor {position.list_after}"
+    if position.list_started_ms is not None:
+        return "the full load resumes from the id ranges and list position it saved"
     if position.cursor_ms is None:
         return "no cursor"
     moment = datetime.fromtimestamp(position.cursor_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")

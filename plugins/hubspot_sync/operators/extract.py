@@ -106,6 +106,8 @@ class ExtractObjectOperator(_ExtractBase):
             lookback_ms=config.thresholds.search_lookback_minutes * 60_000,
             max_reject_share=config.thresholds.max_reject_share,
             archive_sweep_ms=config.thresholds.archive_sweep_minutes * 60_000,
+            readers=config.parallel.requests_in_flight,
+            split_min_records=config.parallel.split_min_records,
             associations=tuple(
                 association
                 for association in ASSOCIATION_TYPES

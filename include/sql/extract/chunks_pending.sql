@@ -1,0 +1,1 @@
+SELECT count(*) FROM hubspot_sync.full_load_chunks WHERE object_type = %(object_type)s AND NOT done
