@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from contextvars import ContextVar
 from pathlib import Path
 
 import psycopg
@@ -25,6 +23,7 @@ from hubspot_sync.reverse_etl import model_config
 from hubspot_sync.reverse_etl.engine import Settings, push_model
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.run_metrics import RunInfo
+from tests.integration.server_log import ServerLog
 
 pytestmark = pytest.mark.integration
 
@@ -65,46 +64,6 @@ def connect(monkeypatch: pytest.MonkeyPatch, sandbox, **extra) -> None:
 def sandbox(hubspot, monkeypatch):
     connect(monkeypatch, hubspot)
     return hubspot
-
-
-class ServerLog:
-    """Start and end of every API request, as the sandbox serves it: its fault check opens a request
-    and its stats count closes it (both run in the request's own task)."""
-
-    def __init__(self, hubspot, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.spans: list[tuple[str, float, float]] = []
-        started: ContextVar[float | None] = ContextVar("started", default=None)
-        live = hubspot.sandbox
-        decide, record = live.faults.decide, live.stats.record
-
-        def opened(endpoint: str):
-            started.set(time.monotonic())
-            return decide(endpoint)
-
-        def closed(endpoint: str, status, policy=None) -> None:
-            begun = started.get()
-            if begun is not None:
-                self.spans.append((endpoint, begun, time.monotonic()))
-                started.set(None)
-            record(endpoint, status, policy)
-
-        monkeypatch.setattr(live.faults, "decide", opened)
-        monkeypatch.setattr(live.stats, "record", closed)
-
-    def clear(self) -> None:
-        self.spans.clear()
-
-    def most_at_once(self, endpoint: str) -> int:
-        """The largest number of requests to `endpoint` the sandbox was serving at the same moment."""
-        events = sorted(
-            [(begun, 1) for name, begun, _ in self.spans if name == endpoint]
-            + [(ended, -1) for name, _, ended in self.spans if name == endpoint]
-        )  # at equal times an end (-1) sorts before a start: touching spans do not overlap
-        busy = most = 0
-        for _, step in events:
-            busy += step
-            most = max(most, busy)
-        return most
 
 
 @pytest.fixture

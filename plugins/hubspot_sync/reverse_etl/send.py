@@ -109,8 +109,10 @@ class CallWindow:
             then(call())
             return
         # A `then` may submit a follow-up call; it must not wait inside another answer's handling.
-        while not self._handling and len(self._pending) >= 2 * self.requests_in_flight:
-            self._handle_answers()
+        if not self._handling:
+            self._handle_answers(block=False)  # record what is answered, and see failures, early
+            while len(self._pending) >= 2 * self.requests_in_flight:
+                self._handle_answers()
         if not self.stopped:
             self._pending[self._pool.submit(call)] = then
 
@@ -120,8 +122,10 @@ class CallWindow:
         for future in self._pending:
             future.cancel()  # only those no worker has started: the rerun sends them
 
-    def _handle_answers(self) -> None:
-        done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
+    def _handle_answers(self, *, block: bool = True) -> None:
+        if not self._pending:
+            return
+        done, _ = wait(self._pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
         for future in [future for future in self._pending if future in done]:
             then = self._pending.pop(future)
             if future.cancelled():
