@@ -45,7 +45,8 @@ class WritebackOperator(BaseOperator):
         selected = list((context.get("params") or {}).get("objects") or [])
         if selected and self.object_type not in selected:
             raise AirflowSkipException(f"{self.object_type} is not in the `objects` param")
-        object_config = load_config().objects[self.object_type]
+        config = load_config()
+        object_config = config.objects[self.object_type]
         rules = object_config.two_way.rules()
         warehouse = WarehouseHook(postgres_conn_id=self.postgres_conn_id)
         conn = warehouse.connect()
@@ -62,7 +63,10 @@ class WritebackOperator(BaseOperator):
             store.lock(conn, self.object_type)
             try:
                 request = WritebackRequest(self.object_type, rules, dict(object_config.properties))
-                summary.details.update(ObjectWriteback(hook, conn, request, run).run())
+                writeback = ObjectWriteback(
+                    hook, conn, request, run, requests_in_flight=config.parallel.requests_in_flight
+                )
+                summary.details.update(writeback.run())
             except BaseException:
                 summary.api_calls = hook.stats.api_calls
                 if not (conn.closed or conn.broken):

@@ -7,6 +7,15 @@ overwritten, and what must be sent goes out in batch updates of 100, isolating r
 about to be sent is committed before each call, so a value whose answer was lost is recognised as ours
 when it is read back; every outcome is committed right after its call.
 
+Calls go out `requests_in_flight` at a time (reverse_etl.send.CallWindow) in waves of chunks of 100
+records: the wave's reads at once, then each chunk decided and committed in order on the connection's
+thread and its updates sent while the next is decided, then every answer settled before the next wave
+reads. A chunk's reads must see what the chunks before it wrote: chunks hold different PostgreSQL
+records, but two merged-away ids resolve to one survivor, so a chunk that read a record an earlier
+chunk of its wave sends to (or one a chunk put off reads) is put off to the next wave and read again.
+Archives, one call per 100 records, go out the same way. With one in flight, every step runs in turn
+on one thread, as a loop would.
+
 Creates: creates.py.
 
 Not responsible for: capturing edits (triggers.py), HubSpot -> PostgreSQL (the extraction).
@@ -14,7 +23,8 @@ Not responsible for: capturing edits (triggers.py), HubSpot -> PostgreSQL (the e
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import time
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -23,9 +33,9 @@ from typing import Any
 
 import psycopg
 
-from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotRequestError
+from hubspot_sync.hooks.hubspot import ApiResponse, HubSpotHook, HubSpotRequestError
 from hubspot_sync.reverse_etl.responses import describe_error
-from hubspot_sync.reverse_etl.send import BATCH_SIZE
+from hubspot_sync.reverse_etl.send import BATCH_SIZE, CallWindow
 from hubspot_sync.run_metrics import RunInfo
 from hubspot_sync.values import InvalidValue
 from hubspot_sync.writeback import store
@@ -51,6 +61,10 @@ NOT_FOUND = (
 )
 
 
+Edits = dict[int, list[PendingEdit]]  # one chunk: pending edits by PostgreSQL record id
+Sending = list[tuple[PendingEdit, str]]  # edits being sent, with the HubSpot id each goes to
+
+
 @dataclass(frozen=True)
 class WritebackRequest:
     object_type: str
@@ -61,9 +75,18 @@ class WritebackRequest:
 class ObjectWriteback:
     """Runs one write-back of one object type; returns counts."""
 
-    def __init__(self, hook: HubSpotHook, conn: psycopg.Connection, request: WritebackRequest, run: RunInfo):
+    def __init__(
+        self,
+        hook: HubSpotHook,
+        conn: psycopg.Connection,
+        request: WritebackRequest,
+        run: RunInfo,
+        *,
+        requests_in_flight: int = 1,
+    ):
         self.hook, self.conn, self.request, self.run_info = hook, conn, request, run
         self.object_type = request.object_type
+        self.requests_in_flight = requests_in_flight
         self.counts: Counter[str] = Counter()
 
     def run(self) -> dict[str, int]:
@@ -84,19 +107,46 @@ class ObjectWriteback:
                     [_outcome(edit, "superseded", ("NOT_TWO_WAY", "the column is no longer two-way"))]
                 )
         ids = list(by_record)
-        for start in range(0, len(ids), BATCH_SIZE):
-            self._update_chunk(
-                {record_id: by_record[record_id] for record_id in ids[start : start + BATCH_SIZE]}
-            )
+        waiting = deque(
+            {record_id: by_record[record_id] for record_id in ids[start : start + BATCH_SIZE]}
+            for start in range(0, len(ids), BATCH_SIZE)
+        )
+        wave_size = 1 if self.requests_in_flight == 1 else 2 * self.requests_in_flight
+        while waiting:
+            wave = [waiting.popleft() for _ in range(min(wave_size, len(waiting)))]
+            waiting.extendleft(reversed(self._update_wave(wave)))
 
-    def _update_chunk(self, edits: dict[int, list[PendingEdit]]) -> None:
-        fields = sorted({edit.field for record_edits in edits.values() for edit in record_edits})
-        current, offset = self._read_current(list(edits), fields)
+    def _update_wave(self, wave: list[Edits]) -> list[Edits]:
+        """Read, decide and send the wave's chunks; returns the chunks put off to the next wave."""
+        reads = self._read_current(wave)
+        sent_to: set[str] = set()  # records the wave's chunks send to
+        put_off: list[Edits] = []
+        put_off_reads: set[str] = set()
+        with CallWindow(self.hook, self.requests_in_flight) as window:
+            for edits, (current, offset) in zip(wave, reads, strict=True):
+                if window.stopped:  # an update failed for good: the rest is left pending for the rerun
+                    break
+                seen = {str(record["id"]) for record in current.values()}
+                if seen & (sent_to | put_off_reads):  # read before an earlier chunk's write landed
+                    put_off.append(edits)
+                    put_off_reads |= seen
+                    continue
+                to_send, sending = self._decide(edits, current, offset)
+                if sending:
+                    sent_to |= set(to_send)
+                    updater = IsolatingUpdater(partial(self.hook.batch_write, self.object_type, "update"))
+                    window.submit(partial(_send, updater, to_send), partial(self._settle_sent, sending))
+        return put_off
+
+    def _decide(
+        self, edits: Edits, current: dict[int, dict], offset: timedelta
+    ) -> tuple[dict[str, dict[str, str]], Sending]:
+        """Decide a chunk's edits and commit the decisions; returns what to send, and for which edits."""
         outcomes: list[Outcome] = []
         conflicts: list[Conflict] = []
         hubspot_values: dict[str, dict[int, tuple[Any, datetime]]] = defaultdict(dict)
         to_send: dict[str, dict[str, str]] = defaultdict(dict)
-        sending: list[tuple[PendingEdit, str]] = []  # (edit, target id)
+        sending: Sending = []
         for record_id, record_edits in edits.items():
             record = current.get(record_id)
             for edit in record_edits:
@@ -151,10 +201,10 @@ class ObjectWriteback:
             )
         self.counts["conflicts"] += len(conflicts)
         self._count(outcomes)
-        if not sending:
-            return
-        updater = IsolatingUpdater(partial(self.hook.batch_write, self.object_type, "update"))
-        failed = updater.send(dict(to_send))
+        return to_send, sending
+
+    def _settle_sent(self, sending: Sending, updater: IsolatingUpdater) -> None:
+        failed = updater.failed
         self.counts["update_calls"] += updater.calls
         pushed: dict[str, dict[int, tuple[Any, datetime]]] = defaultdict(dict)
         outcomes = []
@@ -175,53 +225,85 @@ class ObjectWriteback:
                 store.set_column(self.conn, self.object_type, column, values)
         self._count(outcomes)
 
-    def _read_current(self, ids: list[int], fields: list[str]) -> tuple[dict[int, dict], timedelta]:
-        """HubSpot's records by the ids asked (a merged-away id answers with its survivor), and the
-        offset of HubSpot's clock from the database's."""
-        found: dict[int, dict] = {}
-        offset = timedelta(0)
-        for start in range(0, len(ids), HISTORY_BATCH):
-            chunk = [str(record_id) for record_id in ids[start : start + HISTORY_BATCH]]
-            response = self.hook.batch_read(
-                self.object_type, chunk, [*fields, MERGED_IDS], properties_with_history=fields
-            )
+    def _read_current(self, wave: list[Edits]) -> list[tuple[dict[int, dict], timedelta]]:
+        """Per chunk: HubSpot's records by the ids asked (a merged-away id answers with its survivor),
+        and the offset of HubSpot's clock from the database's."""
+        answers: dict[tuple[int, int], tuple[ApiResponse, float]] = {}
+
+        def keep(key: tuple[int, int], answer: tuple[ApiResponse, float]) -> None:
+            answers[key] = answer
             self.counts["read_calls"] += 1
-            if start == 0:
-                database_now = self.conn.execute("SELECT clock_timestamp()").fetchone()[0]
-                offset = clock_offset(_header_date(response.headers.get("date")), database_now)
-            for record in response.body.get("results") or []:
-                record_id = int(record["id"])
-                found[record_id] = record
-                merged = (record.get("properties") or {}).get(MERGED_IDS) or ""
-                for merged_id in merged.split(";"):
-                    if merged_id.strip().isdigit():
-                        found.setdefault(int(merged_id), record)
-        return {record_id: found[record_id] for record_id in ids if record_id in found}, offset
+
+        with CallWindow(self.hook, self.requests_in_flight) as window:
+            for index, edits in enumerate(wave):
+                fields = sorted({edit.field for record_edits in edits.values() for edit in record_edits})
+                ids = list(edits)
+                for start in range(0, len(ids), HISTORY_BATCH):
+                    chunk = [str(record_id) for record_id in ids[start : start + HISTORY_BATCH]]
+                    read = partial(self._read, chunk, fields)
+                    window.submit(read, partial(keep, (index, start)))
+        # The database clock when each answer came: now, less the time since (measured on this host).
+        database_now = self.conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        now = time.monotonic()
+        results = []
+        for index, edits in enumerate(wave):
+            found: dict[int, dict] = {}
+            first, answered_at = answers[(index, 0)]
+            offset = clock_offset(
+                _header_date(first.headers.get("date")), database_now - timedelta(seconds=now - answered_at)
+            )
+            for start in range(0, len(edits), HISTORY_BATCH):
+                response, _ = answers[(index, start)]
+                for record in response.body.get("results") or []:
+                    record_id = int(record["id"])
+                    found[record_id] = record
+                    merged = (record.get("properties") or {}).get(MERGED_IDS) or ""
+                    for merged_id in merged.split(";"):
+                        if merged_id.strip().isdigit():
+                            found.setdefault(int(merged_id), record)
+            results.append(
+                ({record_id: found[record_id] for record_id in edits if record_id in found}, offset)
+            )
+        return results
+
+    def _read(self, ids: list[str], fields: list[str]) -> tuple[ApiResponse, float]:
+        response = self.hook.batch_read(
+            self.object_type, ids, [*fields, MERGED_IDS], properties_with_history=fields
+        )
+        return response, time.monotonic()
 
     # -- archives ------------------------------------------------------------------------------
 
     def _archives(self) -> None:
         entries = store.pending_records(self.conn, self.object_type, "archive")
-        for start in range(0, len(entries), BATCH_SIZE):
-            chunk = entries[start : start + BATCH_SIZE]
-            self.counts["archive_calls"] += 1
-            try:
-                self.hook.batch_archive(self.object_type, [str(entry.record_id) for entry in chunk])
-            except HubSpotRequestError as refused:
-                problem = (str(refused.body.get("category") or "BATCH_REFUSED"), describe_error(refused.body))
-                outcomes = [
-                    record_outcome(entry, "failed", problem, refused.correlation_id) for entry in chunk
-                ]
-            else:
-                outcomes = [record_outcome(entry, "synced") for entry in chunk]
-                self.counts["archived"] += len(chunk)
-            with self.conn.transaction():
-                store.as_writeback(self.conn)
-                store.settle(self.conn, self.object_type, self.run_info.run_id, outcomes)
-                store.mark_archived(
-                    self.conn, self.object_type, [o.record_id for o in outcomes if o.status == "synced"]
-                )
-            self._count(outcomes)
+        with CallWindow(self.hook, self.requests_in_flight) as window:
+            for start in range(0, len(entries), BATCH_SIZE):
+                chunk = entries[start : start + BATCH_SIZE]
+                window.submit(partial(self._archive, chunk), partial(self._settle_archived, chunk))
+
+    def _archive(self, chunk: list[store.RecordEntry]) -> HubSpotRequestError | None:
+        """Archive one chunk; HubSpot's refusal is returned, to be settled with the chunk."""
+        try:
+            self.hook.batch_archive(self.object_type, [str(entry.record_id) for entry in chunk])
+        except HubSpotRequestError as refused:
+            return refused
+        return None
+
+    def _settle_archived(self, chunk: list[store.RecordEntry], refused: HubSpotRequestError | None) -> None:
+        self.counts["archive_calls"] += 1
+        if refused is not None:
+            problem = (str(refused.body.get("category") or "BATCH_REFUSED"), describe_error(refused.body))
+            outcomes = [record_outcome(entry, "failed", problem, refused.correlation_id) for entry in chunk]
+        else:
+            outcomes = [record_outcome(entry, "synced") for entry in chunk]
+            self.counts["archived"] += len(chunk)
+        with self.conn.transaction():
+            store.as_writeback(self.conn)
+            store.settle(self.conn, self.object_type, self.run_info.run_id, outcomes)
+            store.mark_archived(
+                self.conn, self.object_type, [o.record_id for o in outcomes if o.status == "synced"]
+            )
+        self._count(outcomes)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
@@ -232,6 +314,12 @@ class ObjectWriteback:
 
     def _count(self, outcomes: list[Outcome]) -> None:
         self.counts.update(f"entries_{outcome.status}" for outcome in outcomes)
+
+
+def _send(updater: IsolatingUpdater, to_send: dict[str, dict[str, str]]) -> IsolatingUpdater:
+    """One chunk's batch updates (on a worker thread when several are in flight): HubSpot only."""
+    updater.send(dict(to_send))
+    return updater
 
 
 def _outcome(

@@ -3,6 +3,9 @@
 HubSpot writes a batch update all or nothing: a 400 naming its inputs has those failed and the rest sent
 again; one naming only properties is halved until each bad input is alone (see reverse_etl/send.py for
 the cost); one naming neither fails every input. A 207 (records gone) fails the inputs it names.
+
+An updater talks to HubSpot only and keeps its outcome to itself, so the write-back can run one per
+chunk on worker threads while the connection's thread settles what they answered.
 """
 
 from __future__ import annotations
