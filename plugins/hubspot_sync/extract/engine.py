@@ -67,6 +67,25 @@ class ExtractRequest:
     split_min_records: int = 10_000  # full loads of at least this many records are split by id
 
 
+Reader = Callable[[Callable[[full_load.Batch], None]], None]
+
+
+@dataclass
+class _Work:
+    """One part of a run: its readers (threads), and what this thread does with each batch (inside the
+    batch's transaction, then once it committed) and when everything has landed."""
+
+    readers: list[Reader]
+    finish: Callable[[], None] = lambda: None
+    in_transaction: Callable[[full_load.Batch], None] | None = None
+    landed: Callable[[full_load.Batch], None] | None = None
+
+
+def _tagged(reader: Reader, work: _Work, put: Callable[[Any], None]) -> None:
+    """Run a reader, handing its batches over with the part of the run they belong to."""
+    reader(lambda batch: put((work, batch)))
+
+
 class ObjectExtractor:
     """Runs one extraction of one object type into the warehouse."""
 
@@ -115,11 +134,15 @@ class ObjectExtractor:
         self._progress = Progress(f"{object_type.name} extraction")
         self._expected_total: int | None = None  # what the first search said the window holds
         cursor = store.read_cursor(self.conn, object_type.name)
+        # Every reader runs at once, in its own thread; this thread lands what they read (full_load.py).
         if request.full_refresh or cursor.cursor_ms is None or cursor.list_started_ms is not None:
-            self._full_load(request, cursor, summary)
+            work = self._full_load(request, cursor, summary)
         else:
-            self._incremental(request, cursor, summary)
-        self._archived(request, summary)
+            work = self._incremental(request, cursor, summary)
+        archive = self._archived(request, summary)
+        self._read_and_land([work, archive], summary)
+        work.finish()
+        archive.finish()
 
         summary.api_calls = self.hook.stats.api_calls - calls_before
         summary.rate_limited_calls = self.hook.stats.rate_limited - limited_before
@@ -137,7 +160,7 @@ class ObjectExtractor:
 
     # -- modes ---------------------------------------------------------------------------------
 
-    def _full_load(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> None:
+    def _full_load(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> _Work:
         """The list API from the lowest ids up and, on a large type, search from the highest down
         (full_load.py); resumable from the list's paging cursor and the id ranges not done."""
         name = self.object_type_name
@@ -163,39 +186,42 @@ class ObjectExtractor:
                 full_load.save_plan(self.conn, name, chunks)
                 store.save_cursor(self.conn, name, store.Cursor(cursor.cursor_ms, "", started_ms))
         frontier = full_load.Frontier(chunks, list_running=list_after is not None)
-        readers: list[Callable[[Callable[[full_load.Batch], None]], None]] = []
+        if chunks:  # whose turn search is, before any reader starts
+            frontier.give_search_turn(full_load.search_turn(self.conn, name))
+        readers: list[Reader] = []
         if list_after is not None:
-            readers.append(partial(self._list_reader, request, frontier, list_after or None))
+            # Each list batch lands with where the list goes on: a crash resumes from there.
+            def position(after: str | None) -> store.Cursor:
+                return store.Cursor(cursor.cursor_ms, after, started_ms)
+
+            readers.append(partial(self._list_reader, request, frontier, list_after or None, position))
         if chunks:
             searchers = max(1, request.readers - len(readers))
             readers += [partial(self._chunk_reader, request, frontier)] * searchers
-        read = {"list": 0, "search": 0}
-        self.hook.share_between_threads()
-        pipeline = full_load.Pipeline(readers, depth=2 * len(readers))
-        try:
-            for batch in pipeline.batches():
-                position = (
-                    store.Cursor(cursor.cursor_ms, batch.list_after, started_ms) if batch.from_list else None
-                )
-                landed = partial(full_load.record_landed, self.conn, name, batch)
-                self._land(batch.records, summary, position, batch.associations, also=landed)
-                read["list" if batch.from_list else "search"] += len(batch.records)
-        finally:
-            pipeline.close()
-        # Everything modified before the full load started is now in: incremental runs go on from there.
-        done = store.Cursor(started_ms, None, None)
-        with self.conn.transaction():
-            full_load.finish(self.conn, name)
-            store.save_cursor(self.conn, name, done)
-        summary.details["cursor_committed"] = _describe(done)
-        summary.details["full_load"] = {"read_by_list": read["list"], "read_by_search": read["search"]}
-        summary.details["full_load"]["search_ranges"] = len(chunks)
+        read = {"read_by_list": 0, "read_by_search": 0, "search_ranges": len(chunks)}
+        summary.details["full_load"] = read
+
+        def landed(batch: full_load.Batch) -> None:
+            read["read_by_list" if batch.from_list else "read_by_search"] += len(batch.records)
+            if chunks:
+                frontier.give_search_turn(full_load.search_turn(self.conn, name))
+
+        def finish() -> None:
+            # Everything modified before the full load started is now in: incremental runs go on from there.
+            done = store.Cursor(started_ms, None, None)
+            with self.conn.transaction():
+                full_load.finish(self.conn, name)
+                store.save_cursor(self.conn, name, done)
+            summary.details["cursor_committed"] = _describe(done)
+
+        return _Work(readers, finish, partial(full_load.record_landed, self.conn, name), landed)
 
     def _list_reader(
         self,
         request: ExtractRequest,
         frontier: full_load.Frontier,
         after: str | None,
+        position: Callable[[str | None], store.Cursor],
         put: Callable[[full_load.Batch], None],
     ) -> None:
         """The list cursor's part of a full load, from the lowest ids up (a reader thread)."""
@@ -215,8 +241,8 @@ class ObjectExtractor:
                     full_load.Batch(
                         batch,
                         inline,
+                        position=position(None if last else next_after),
                         from_list=True,
-                        list_after=None if last else next_after,
                         list_read_to=frontier.list_read_to if ordered else -1,
                         list_complete=not next_after,
                         list_unordered=just_unordered,
@@ -252,7 +278,7 @@ class ObjectExtractor:
                 if not more:
                     break
 
-    def _incremental(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> None:
+    def _incremental(self, request: ExtractRequest, cursor: store.Cursor, summary: RunSummary) -> _Work:
         start_ms = (
             request.since_ms if request.since_ms is not None else cursor.cursor_ms
         ) - request.lookback_ms
@@ -267,18 +293,25 @@ class ObjectExtractor:
         summary.details.update(
             mode="incremental", window_start_ms=start_ms, window_end_ms=request.window_end_ms
         )
-        batch: list[dict[str, Any]] = []
-        for page in pager.pages():
-            batch.extend(page if pager.whole_records else self._read_by_id(page))
-            if len(batch) >= request.rows_per_transaction:
-                # Pages come oldest first: everything before the newest landed millisecond is in.
-                self._land(batch, summary, store.Cursor(pager.newest_ms, None, None))
-                batch = []
-        self._land(batch, summary, store.Cursor(request.window_end_ms, None, None))
-        summary.details["search"] = {**vars(pager.stats), "whole_records": pager.whole_records}
 
-    def _archived(self, request: ExtractRequest, summary: RunSummary) -> None:
-        """Search never returns archived records: read the archive (recycle bin) and mark them.
+        def read(put: Callable[[full_load.Batch], None]) -> None:
+            batch: list[dict[str, Any]] = []
+            for page in pager.pages():
+                batch.extend(page if pager.whole_records else self._read_by_id(page))
+                if len(batch) >= request.rows_per_transaction:
+                    # Pages come oldest first: everything before the newest landed millisecond is in.
+                    put(full_load.Batch(batch, position=store.Cursor(pager.newest_ms, None, None)))
+                    batch = []
+            put(full_load.Batch(batch, position=store.Cursor(request.window_end_ms, None, None)))
+
+        def finish() -> None:
+            summary.details["search"] = {**vars(pager.stats), "whole_records": pager.whole_records}
+
+        return _Work([read], finish)
+
+    def _archived(self, request: ExtractRequest, summary: RunSummary) -> _Work:
+        """Search never returns archived records: read the archive (recycle bin) and mark them, next to
+        the other readers.
 
         The archive has no "archived since" filter, so this reads all of it (ceil(archived / 100)
         calls); `archive_sweep_ms` spaces it out on accounts with large recycle bins.
@@ -288,18 +321,40 @@ class ObjectExtractor:
         last_sweep = store.read_cursor(self.conn, sweep_cursor).cursor_ms
         if last_sweep is not None and now_ms - last_sweep < request.archive_sweep_ms:
             summary.details["archived_read"] = None  # not due this run
-            return
-        archived_read = 0
-        batch: list[dict[str, Any]] = []
-        for records, next_after in self._list_pages(archived=True, after=None):
-            archived_read += len(records)
-            batch.extend(records)
-            if len(batch) >= request.rows_per_transaction or not next_after:
-                self._land(batch, summary, None)
-                batch = []
-        with self.conn.transaction():
-            store.save_cursor(self.conn, sweep_cursor, store.Cursor(now_ms, None, None))
-        summary.details["archived_read"] = archived_read
+            return _Work([])
+        archived_read = [0]
+
+        def read(put: Callable[[full_load.Batch], None]) -> None:
+            batch: list[dict[str, Any]] = []
+            for records, next_after in self._list_pages(archived=True, after=None):
+                archived_read[0] += len(records)
+                batch.extend(records)
+                if len(batch) >= request.rows_per_transaction or not next_after:
+                    put(full_load.Batch(batch))
+                    batch = []
+
+        def finish() -> None:
+            with self.conn.transaction():
+                store.save_cursor(self.conn, sweep_cursor, store.Cursor(now_ms, None, None))
+            summary.details["archived_read"] = archived_read[0]
+
+        return _Work([read], finish)
+
+    def _read_and_land(self, works: list[_Work], summary: RunSummary) -> None:
+        """Run every reader at once and land their batches here, one transaction each, in arrival order
+        (a reader's own batches arrive in the order it read them)."""
+        readers = [partial(_tagged, reader, work) for work in works for reader in work.readers]
+        if len(readers) > 1:
+            self.hook.share_between_threads()
+        pipeline = full_load.Pipeline(readers, depth=2 * len(readers))
+        try:
+            for work, batch in pipeline.batches():
+                also = partial(work.in_transaction, batch) if work.in_transaction else None
+                self._land(batch.records, summary, batch.position, batch.associations, also=also)
+                if work.landed is not None:
+                    work.landed(batch)
+        finally:
+            pipeline.close()
 
     # -- reading -------------------------------------------------------------------------------
 

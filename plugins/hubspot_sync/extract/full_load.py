@@ -9,6 +9,11 @@ the list stops once it has read past the lowest chunk a search reader took, and 
 chunk the list has passed. Search has its own limit (5 a second), so its readers add to what the
 list's budget reads.
 
+Search's limit is per account, so full loads running at once (one task per object type) share it:
+the type with the most left to read gets it, and a type with less than half of that leaves search
+to it until the gap closes (its list cursor reads on). Each writer re-weighs this as its batches
+land, from `hubspot_sync.full_load_chunks`, which every task shares.
+
 Should the list ever return ids out of order, the split is abandoned: the list reads to its end and
 the chunks not yet read are dropped, so nothing is skipped.
 
@@ -67,8 +72,8 @@ class Batch:
 
     records: list[dict[str, Any]]
     associations: dict[AssociationType, AssociationRead] = field(default_factory=dict)
+    position: Any = None  # the object type's cursor (store.Cursor) saved with the batch, if any
     from_list: bool = False
-    list_after: str | None = None  # list batches: where the list goes on (None: the list is done)
     list_read_to: int = _NO_ID  # list batches: every id up to this one has been read
     list_complete: bool = False  # the list read to its end: every chunk is covered
     list_unordered: bool = False  # the list was seen out of id order: drop the chunks not read
@@ -165,6 +170,14 @@ def record_landed(conn: psycopg.Connection, object_type: str, batch: Batch) -> N
     )
 
 
+def search_turn(conn: psycopg.Connection, object_type: str) -> bool:
+    """Whether this type's search readers may read now: it has at least half as many ranges left as
+    the type with the most (a small type leaves the per-account search limit to a large one)."""
+    left = dict(conn.execute(load_sql("extract/chunks_by_type")).fetchall())
+    mine = left.get(object_type, 0)
+    return mine > 0 and 2 * mine >= max(left.values(), default=0)
+
+
 def finish(conn: psycopg.Connection, object_type: str) -> None:
     """Inside the transaction that completes the full load: every chunk must be done."""
     left = conn.execute(load_sql("extract/chunks_pending"), {"object_type": object_type}).fetchone()[0]
@@ -189,9 +202,23 @@ class Frontier:
         self._list_read_to = _NO_ID
         self._lowest_taken: int | None = None
         self._ordered = True
+        self._search_turn = threading.Event()
+        self._search_turn.set()
+
+    def give_search_turn(self, turn: bool) -> None:
+        """Let search readers take chunks (True), or hold them while another type reads (False)."""
+        if turn:
+            self._search_turn.set()
+        else:
+            self._search_turn.clear()
 
     def take(self) -> Chunk | None:
-        """The next chunk for a search reader, or None when the rest is the list's (or all is taken)."""
+        """The next chunk for a search reader, or None when the rest is the list's (or all is taken).
+        Waits while search is another type's turn, unless the list has stopped (then search must go on)."""
+        while not self._search_turn.wait(timeout=0.5):
+            with self._lock:
+                if not self._list_running or not self._pending:
+                    break
         with self._lock:
             if not self._pending or not self._ordered:
                 return None
@@ -243,15 +270,15 @@ class Pipeline:
     of a reader is raised there after the other readers were told to stop. Should the caller stop
     early (an error while landing), `close()` stops the readers."""
 
-    def __init__(self, readers: list[Callable[[Callable[[Batch], None]], None]], *, depth: int) -> None:
-        self._queue: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=max(1, depth))
+    def __init__(self, readers: list[Callable[[Callable[[Any], None]], None]], *, depth: int) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._run, args=(reader,), name=f"hubspot-reader-{n}", daemon=True)
             for n, reader in enumerate(readers)
         ]
 
-    def batches(self) -> Iterator[Batch]:
+    def batches(self) -> Iterator[Any]:
         for thread in self._threads:
             thread.start()
         running = len(self._threads)
@@ -279,7 +306,7 @@ class Pipeline:
             if timeout <= 0:
                 return  # daemon threads: they stop at their next hand-over
 
-    def _run(self, reader: Callable[[Callable[[Batch], None]], None]) -> None:
+    def _run(self, reader: Callable[[Callable[[Any], None]], None]) -> None:
         try:
             reader(self._put)
         except _Stopped:
@@ -289,7 +316,7 @@ class Pipeline:
             return
         self._put_final(None)
 
-    def _put(self, batch: Batch) -> None:
+    def _put(self, batch: Any) -> None:
         while True:
             if self._stop.is_set():
                 raise _Stopped
