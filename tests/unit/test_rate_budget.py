@@ -3,6 +3,7 @@
 import pytest
 
 from hubspot_sync.hooks.rate_budget import (
+    DELIVERY_JITTER_SECONDS,
     SEARCH_LIMIT_PER_SECOND,
     STANDARD_WINDOW_SECONDS,
     TIER_LIMITS,
@@ -23,7 +24,8 @@ from hubspot_sync.hooks.rate_budget import (
 def test_a_full_bucket_plus_a_window_of_refill_stays_within_the_limit(limit, window, share):
     bucket = Bucket.for_limit("b", limit, window, share)
     assert bucket.capacity >= 1
-    assert bucket.capacity + bucket.rate * window <= limit
+    # Requests that reach HubSpot late crowd into its window: it spans a little more at the bucket.
+    assert bucket.capacity + bucket.rate * (window + DELIVERY_JITTER_SECONDS) <= limit + 1e-9
     assert bucket.rate * window <= share * limit + 1e-9
 
 
@@ -34,6 +36,7 @@ def test_default_share_uses_ninety_percent_of_the_burst_window(tier, capacity, p
     assert bucket.rate * STANDARD_WINDOW_SECONDS == pytest.approx(per_window)
 
 
-def test_search_is_held_to_at_most_five_in_any_second():
+def test_search_is_held_to_at_most_five_in_any_second_even_when_requests_arrive_late():
     bucket = Bucket.for_limit("b", SEARCH_LIMIT_PER_SECOND, 1.0, 0.9)
-    assert (bucket.capacity, bucket.rate) == (1, 4)
+    assert bucket.capacity == 1
+    assert bucket.rate == pytest.approx(4 / 1.2)

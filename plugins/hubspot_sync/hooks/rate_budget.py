@@ -2,8 +2,11 @@
 
 HubSpot limits requests per token over a rolling window (e.g. 190 per 10 s) and CRM search to
 5 per second, separately. Each limit is a token bucket in `hubspot_sync.rate_budget`, sized so
-that no rolling window can exceed the limit: capacity + window * rate <= limit. With the default
-share of 0.9, sustained use is 90% of the limit and a burst never passes 95%.
+that no rolling window can exceed the limit, even when requests reach HubSpot up to
+DELIVERY_JITTER_SECONDS later than their token was granted (threads, connection set-up, the
+network): capacity + (window + jitter) * rate <= limit. With the default share of 0.9, sustained
+use is 90% of the 10-second limit (a burst never passes 95%); search, whose window is one second,
+is held to 3.3 a second.
 
 Not responsible for: reacting to 429s (the HubSpot hook does), or the daily limit, which HubSpot
 enforces per account and the hook reports when it is hit.
@@ -29,6 +32,9 @@ TIER_LIMITS: dict[str, int] = {"starter": 100, "free": 100, "professional": 190,
 STANDARD_WINDOW_SECONDS = 10.0
 SEARCH_LIMIT_PER_SECOND = 5
 MAX_SINGLE_WAIT_SECONDS = 10.0
+# How much later than its token a request may reach HubSpot; a window at HubSpot then spans
+# window + this at the bucket.
+DELIVERY_JITTER_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,9 @@ class Bucket:
     def for_limit(cls, name: str, limit: int, window_seconds: float, share: float) -> Bucket:
         # Rounded first: (1 - 0.9) / 2 * 100 is 4.999..., which must give 5, not 4.
         capacity = max(1.0, math.floor(round((1 - share) / 2 * limit, 6)))
-        rate = min(share * limit, limit - capacity) / window_seconds
+        rate = min(
+            share * limit / window_seconds, (limit - capacity) / (window_seconds + DELIVERY_JITTER_SECONDS)
+        )
         return cls(name, capacity, rate)
 
 
