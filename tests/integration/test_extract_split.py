@@ -121,3 +121,25 @@ def test_requests_in_flight_one_reads_by_the_list_alone(airflow_db, hubspot, war
     assert_mirror_equal(hubspot, warehouse)
     assert hubspot.stats()["byEndpoint"].get(SEARCH, 0) == 0
     assert task_summaries(warehouse, run.run_id)["extract_contacts"][1]["full_load"]["read_by_search"] == 0
+
+
+def test_search_goes_to_the_type_with_the_most_ranges_left(warehouse):
+    from hubspot_sync.extract.full_load import Batch, Chunk, record_landed, save_plan, search_turn
+    from hubspot_sync.migrations import apply_migrations
+
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        apply_migrations(conn)
+        save_plan(conn, "contacts", [Chunk(n * 100, (n + 1) * 100) for n in range(50)])
+        save_plan(conn, "deals", [Chunk(n * 100, (n + 1) * 100) for n in range(20)])
+        save_plan(conn, "companies", [Chunk(n * 100, (n + 1) * 100) for n in range(25)])
+        assert search_turn(conn, "contacts")
+        assert not search_turn(conn, "deals")  # 20 left against 50
+        assert search_turn(conn, "companies")  # half of the largest: they share
+        # The contacts list passes 40 ranges: 10 left, against 20 deals and 25 companies.
+        record_landed(conn, "contacts", Batch([], from_list=True, list_read_to=3_999))
+        assert search_turn(conn, "deals")
+        assert search_turn(conn, "companies")
+        assert not search_turn(conn, "contacts")
+        # A type with nothing left has no turn.
+        record_landed(conn, "deals", Batch([], from_list=True, list_read_to=10**6, list_complete=True))
+        assert not search_turn(conn, "deals")
