@@ -7,14 +7,14 @@ overwritten, and what must be sent goes out in batch updates of 100, isolating r
 about to be sent is committed before each call, so a value whose answer was lost is recognised as ours
 when it is read back; every outcome is committed right after its call.
 
-Calls go out `requests_in_flight` at a time (reverse_etl.send.CallWindow) in waves of chunks of 100
-records: the wave's reads at once, then each chunk decided and committed in order on the connection's
-thread and its updates sent while the next is decided, then every answer settled before the next wave
-reads. A chunk's reads must see what the chunks before it wrote: chunks hold different PostgreSQL
-records, but two merged-away ids resolve to one survivor, so a chunk that read a record an earlier
-chunk of its wave sends to (or one a chunk put off reads) is put off to the next wave and read again.
-Archives, one call per 100 records, go out the same way. With one in flight, every step runs in turn
-on one thread, as a loop would.
+Calls go out `requests_in_flight` at a time (reverse_etl.send.CallWindow) in waves of twice that many
+chunks of 100 records: the wave's reads go out at once; each chunk, in order, is decided and committed
+on the connection's thread as soon as its reads are in, and its updates go out while later chunks are
+read; every answer is settled before the next wave reads. A chunk's reads must see what the chunks
+before it wrote: chunks hold different PostgreSQL records, but two merged-away ids resolve to one
+survivor, so a chunk that read a record an earlier chunk of its wave sends to (or one a chunk put off
+reads) is put off to the next wave and read again. Archives, one call per 100 records, go out the same
+way. With one in flight, every step runs in turn on one thread, as a loop would.
 
 Creates: creates.py.
 
@@ -23,6 +23,7 @@ Not responsible for: capturing edits (triggers.py), HubSpot -> PostgreSQL (the e
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
@@ -117,25 +118,41 @@ class ObjectWriteback:
             waiting.extendleft(reversed(self._update_wave(wave)))
 
     def _update_wave(self, wave: list[Edits]) -> list[Edits]:
-        """Read, decide and send the wave's chunks; returns the chunks put off to the next wave."""
-        reads = self._read_current(wave)
+        """Read the wave's chunks; decide, commit and send each, in order, as soon as its reads are in.
+        Returns the chunks put off to the next wave."""
+        reads: dict[int, dict[int, tuple[ApiResponse, float]]] = defaultdict(dict)  # chunk -> part -> answer
+        parts = [math.ceil(len(edits) / HISTORY_BATCH) for edits in wave]
         sent_to: set[str] = set()  # records the wave's chunks send to
         put_off: list[Edits] = []
         put_off_reads: set[str] = set()
-        with CallWindow(self.hook, self.requests_in_flight) as window:
-            for edits, (current, offset) in zip(wave, reads, strict=True):
-                if window.stopped:  # an update failed for good: the rest is left pending for the rerun
-                    break
+        decided = 0
+
+        def arrived(index: int, start: int, answer: tuple[ApiResponse, float]) -> None:
+            nonlocal decided, put_off_reads
+            reads[index][start] = answer
+            self.counts["read_calls"] += 1
+            while decided < len(wave) and len(reads[decided]) == parts[decided] and not window.stopped:
+                edits = wave[decided]
+                current, offset = self._resolve(edits, reads.pop(decided))
+                decided += 1
                 seen = {str(record["id"]) for record in current.values()}
-                if seen & (sent_to | put_off_reads):  # read before an earlier chunk's write landed
+                if seen & (sent_to | put_off_reads):  # it may have read before an earlier chunk wrote
                     put_off.append(edits)
                     put_off_reads |= seen
                     continue
                 to_send, sending = self._decide(edits, current, offset)
                 if sending:
-                    sent_to |= set(to_send)
+                    sent_to.update(to_send)
                     updater = IsolatingUpdater(partial(self.hook.batch_write, self.object_type, "update"))
                     window.submit(partial(_send, updater, to_send), partial(self._settle_sent, sending))
+
+        with CallWindow(self.hook, self.requests_in_flight) as window:
+            for index, edits in enumerate(wave):
+                fields = sorted({edit.field for record_edits in edits.values() for edit in record_edits})
+                ids = [str(record_id) for record_id in edits]
+                for start in range(0, len(ids), HISTORY_BATCH):
+                    read = partial(self._read, ids[start : start + HISTORY_BATCH], fields)
+                    window.submit(read, partial(arrived, index, start))
         return put_off
 
     def _decide(
@@ -225,46 +242,27 @@ class ObjectWriteback:
                 store.set_column(self.conn, self.object_type, column, values)
         self._count(outcomes)
 
-    def _read_current(self, wave: list[Edits]) -> list[tuple[dict[int, dict], timedelta]]:
-        """Per chunk: HubSpot's records by the ids asked (a merged-away id answers with its survivor),
-        and the offset of HubSpot's clock from the database's."""
-        answers: dict[tuple[int, int], tuple[ApiResponse, float]] = {}
-
-        def keep(key: tuple[int, int], answer: tuple[ApiResponse, float]) -> None:
-            answers[key] = answer
-            self.counts["read_calls"] += 1
-
-        with CallWindow(self.hook, self.requests_in_flight) as window:
-            for index, edits in enumerate(wave):
-                fields = sorted({edit.field for record_edits in edits.values() for edit in record_edits})
-                ids = list(edits)
-                for start in range(0, len(ids), HISTORY_BATCH):
-                    chunk = [str(record_id) for record_id in ids[start : start + HISTORY_BATCH]]
-                    read = partial(self._read, chunk, fields)
-                    window.submit(read, partial(keep, (index, start)))
-        # The database clock when each answer came: now, less the time since (measured on this host).
+    def _resolve(
+        self, edits: Edits, answers: dict[int, tuple[ApiResponse, float]]
+    ) -> tuple[dict[int, dict], timedelta]:
+        """HubSpot's records by the ids asked (a merged-away id answers with its survivor), from a chunk's
+        reads, and the offset of HubSpot's clock from the database's."""
+        found: dict[int, dict] = {}
+        for start in sorted(answers):
+            response, _ = answers[start]
+            for record in response.body.get("results") or []:
+                record_id = int(record["id"])
+                found[record_id] = record
+                merged = (record.get("properties") or {}).get(MERGED_IDS) or ""
+                for merged_id in merged.split(";"):
+                    if merged_id.strip().isdigit():
+                        found.setdefault(int(merged_id), record)
+        # The database clock when the first answer came: now, less the time since (on this host's clock).
+        first, answered_at = answers[0]
         database_now = self.conn.execute("SELECT clock_timestamp()").fetchone()[0]
-        now = time.monotonic()
-        results = []
-        for index, edits in enumerate(wave):
-            found: dict[int, dict] = {}
-            first, answered_at = answers[(index, 0)]
-            offset = clock_offset(
-                _header_date(first.headers.get("date")), database_now - timedelta(seconds=now - answered_at)
-            )
-            for start in range(0, len(edits), HISTORY_BATCH):
-                response, _ = answers[(index, start)]
-                for record in response.body.get("results") or []:
-                    record_id = int(record["id"])
-                    found[record_id] = record
-                    merged = (record.get("properties") or {}).get(MERGED_IDS) or ""
-                    for merged_id in merged.split(";"):
-                        if merged_id.strip().isdigit():
-                            found.setdefault(int(merged_id), record)
-            results.append(
-                ({record_id: found[record_id] for record_id in edits if record_id in found}, offset)
-            )
-        return results
+        database_then = database_now - timedelta(seconds=time.monotonic() - answered_at)
+        offset = clock_offset(_header_date(first.headers.get("date")), database_then)
+        return {record_id: found[record_id] for record_id in edits if record_id in found}, offset
 
     def _read(self, ids: list[str], fields: list[str]) -> tuple[ApiResponse, float]:
         response = self.hook.batch_read(
