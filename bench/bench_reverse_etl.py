@@ -7,8 +7,12 @@ $HUBSPOT_SYNC_PG_URL (`make bench` provides one); a scratch database is created 
     python bench/bench_reverse_etl.py                    # 100,000 rows, sandbox limits off
     python bench/bench_reverse_etl.py --rows 20000       # quicker
     python bench/bench_reverse_etl.py --tier professional   # the sandbox enforces 190/10 s; the budget obeys
+    python bench/bench_reverse_etl.py --rows 20000 --latency-ms 150 --requests-in-flight 4
+                                                         # every API call answered after 150 ms, as
+                                                         # HubSpot's take 100-300 ms; 4 batch calls at once
 
-Reported per run: batch calls against ceil(N/100), all API calls, 429s, seconds, rows per second, peak RSS.
+Reported per run: batch calls against ceil(N/100), all API calls, 429s, seconds, rows per second, batch
+calls per second against what the rate budget allows (the budget's sustained rate), peak RSS.
 Runs: first push (every row new: upserts create the contacts), every row changed (upserts update them),
 and nothing changed (must cost zero calls).
 
@@ -48,29 +52,41 @@ def peak_rss_mib() -> float:
     return float("nan")
 
 
-def push_once(db_url: str, conn_json: str, run_id: str, results: multiprocessing.Queue) -> None:
+def push_once(
+    db_url: str, conn_json: str, run_id: str, requests_in_flight: int, results: multiprocessing.Queue
+) -> None:
     """One run of the shipped contact_usage_score model, in a child process."""
     os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = conn_json
     import psycopg
 
     from hubspot_sync.config import load_config
     from hubspot_sync.hooks.hubspot import HubSpotHook
-    from hubspot_sync.reverse_etl.engine import push_model
+    from hubspot_sync.reverse_etl.engine import Settings, push_model
     from hubspot_sync.run_metrics import RunInfo
 
     model = load_config().models["contact_usage_score"]
+    settings = Settings(requests_in_flight=requests_in_flight)
     with psycopg.connect(db_url) as conn, psycopg.connect(db_url) as budget_conn:
         hook = HubSpotHook(budget_conn_factory=lambda: budget_conn)
         started = time.perf_counter()
-        summary = push_model(conn, hook, "contact_usage_score", model, RunInfo("bench", run_id, "push"))
+        run = RunInfo("bench", run_id, "push")
+        summary = push_model(conn, hook, "contact_usage_score", model, run, settings)
         seconds = time.perf_counter() - started
-    results.put({"summary": summary.as_dict(), "seconds": seconds, "peak_rss_mib": peak_rss_mib()})
+        budget_per_second = hook.budget.buckets["standard"].rate
+    results.put(
+        {
+            "summary": summary.as_dict(),
+            "seconds": seconds,
+            "peak_rss_mib": peak_rss_mib(),
+            "budget_per_second": budget_per_second,
+        }
+    )
 
 
-def run_push(db_url: str, conn_json: str, run_id: str) -> dict:
+def run_push(db_url: str, conn_json: str, run_id: str, requests_in_flight: int) -> dict:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=push_once, args=(db_url, conn_json, run_id, results))
+    child = context.Process(target=push_once, args=(db_url, conn_json, run_id, requests_in_flight, results))
     child.start()
     outcome = results.get(timeout=3600)
     child.join()
@@ -95,7 +111,9 @@ def fill_source(db_url: str, rows: int, events: int) -> None:
         )
 
 
-def isolation_costs(db_url: str, sandbox, conn_json: str, trials: int, seed: int) -> dict:
+def isolation_costs(
+    db_url: str, sandbox, conn_json: str, trials: int, seed: int, requests_in_flight: int
+) -> dict:
     """Batch calls to get one batch of 100 written when k of its inputs are refused."""
     import random
     import statistics
@@ -130,7 +148,9 @@ def isolation_costs(db_url: str, sandbox, conn_json: str, trials: int, seed: int
                         items.append((change, {"customer_tier": tier}))
                     hook = HubSpotHook(budget_conn_factory=lambda: budget_conn)
                     run = RunInfo("bench", f"{mode}_{bad_count}_{trial}", "push")
-                    sender = BatchSender(conn, hook, "isolation", model, run)
+                    sender = BatchSender(
+                        conn, hook, "isolation", model, run, requests_in_flight=requests_in_flight
+                    )
                     refused = sum(sender.send(items).values())
                     assert refused == bad_count, (refused, bad_count)
                     calls.append(sender.counts.calls)
@@ -150,6 +170,12 @@ def main() -> int:
     parser.add_argument("--isolation", action="store_true", help="measure the cost of isolating bad rows")
     parser.add_argument("--trials", type=int, default=20, help="batches per bad-row count (--isolation)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="the sandbox answers every API call after this long"
+    )
+    parser.add_argument(
+        "--requests-in-flight", type=int, default=1, help="batch calls at once (parallel.requests_in_flight)"
+    )
     args = parser.parse_args()
     base_url = os.environ.get(PG_URL_ENV)
     if not base_url:
@@ -165,7 +191,13 @@ def main() -> int:
     with psycopg.connect(base_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     db_url = with_database(base_url, name)
-    report: dict = {"rows": args.rows, "tier": args.tier, "ideal_batch_calls": math.ceil(args.rows / 100)}
+    report: dict = {
+        "rows": args.rows,
+        "tier": args.tier,
+        "latency_ms": args.latency_ms,
+        "requests_in_flight": args.requests_in_flight,
+        "ideal_batch_calls": math.ceil(args.rows / 100),
+    }
     try:
         with psycopg.connect(db_url) as conn:
             apply_migrations(conn)
@@ -178,8 +210,12 @@ def main() -> int:
                     "extra": {"requests_per_10s": TIER_REQUESTS_PER_10S[args.tier]},
                 }
             )
+            if args.latency_ms:
+                sandbox.set_faults({"latencyMs": args.latency_ms})
             if args.isolation:
-                costs = isolation_costs(db_url, sandbox, conn_json, args.trials, args.seed)
+                costs = isolation_costs(
+                    db_url, sandbox, conn_json, args.trials, args.seed, args.requests_in_flight
+                )
                 print(
                     json.dumps({"bench": "reverse_etl_isolation", "trials": args.trials, **costs}, indent=2)
                 )
@@ -187,7 +223,7 @@ def main() -> int:
             for run_id, events in (("first_push", 10), ("all_changed", 20), ("no_change", 20)):
                 fill_source(db_url, args.rows, events)
                 sandbox.reset_stats()
-                outcome = run_push(db_url, conn_json, run_id)
+                outcome = run_push(db_url, conn_json, run_id, args.requests_in_flight)
                 stats = sandbox.stats()
                 summary = outcome["summary"]
                 report[run_id] = {
@@ -197,6 +233,10 @@ def main() -> int:
                     "records_written": summary["records_written"],
                     "seconds": round(outcome["seconds"], 2),
                     "rows_per_second": round(args.rows / outcome["seconds"]),
+                    "batch_calls_per_second": round(
+                        stats["byEndpoint"].get(BATCH_UPSERT, 0) / outcome["seconds"], 1
+                    ),
+                    "budget_calls_per_second": round(outcome["budget_per_second"], 1),
                     "peak_rss_mib": round(outcome["peak_rss_mib"], 1),
                 }
                 print(f"{run_id}: {json.dumps(report[run_id])}", flush=True)

@@ -6,10 +6,15 @@ mirrored by the extraction engine first, then edited with one UPDATE (the captur
 
     python bench/bench_writeback.py                  # 10,000 edits
     python bench/bench_writeback.py --records 2000   # quicker
+    python bench/bench_writeback.py --records 4000 --latency-ms 150 --requests-in-flight 4
+                                                     # every API call of the push answered after 150 ms,
+                                                     # as HubSpot's take 100-300 ms; 4 calls at once
+    python bench/bench_writeback.py --tier professional   # the sandbox enforces 190/10 s; the budget obeys
 
 Reported: the UPDATE's time with the trigger capturing every row, update calls against ceil(N/100), reads
-with property history against ceil(N/50), all API calls, seconds and rows per second of the push, and the
-calls of a second run with nothing pending (must be zero).
+with property history against ceil(N/50), all API calls, seconds and rows per second of the push, API
+calls per second against the rate budget's sustained rate, and the calls of a second run with nothing
+pending (must be zero). The push draws on the rate budget in PostgreSQL, as in a task.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,11 +35,22 @@ sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 PG_URL_ENV = "HUBSPOT_SYNC_PG_URL"
 BATCH_UPDATE = "POST /crm/v3/objects/{objectType}/batch/update"
 BATCH_READ = "POST /crm/v3/objects/{objectType}/batch/read"
+TIER_REQUESTS_PER_10S = {"off": 1_000_000, "starter": 100, "professional": 190}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--tier", choices=sorted(TIER_REQUESTS_PER_10S), default="off")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="the sandbox answers every API call of the push after this long",
+    )
+    parser.add_argument(
+        "--requests-in-flight", type=int, default=1, help="calls at once (parallel.requests_in_flight)"
+    )
     args = parser.parse_args()
     base_url = os.environ.get(PG_URL_ENV)
     if not base_url:
@@ -52,12 +69,17 @@ def main() -> int:
     try:
         with psycopg.connect(db_url) as conn:
             apply_migrations(conn)
-        with run_sandbox(token="bench-token", rate_limit="off") as sandbox:  # noqa: S106
+        with run_sandbox(token="bench-token", rate_limit=args.tier) as sandbox:  # noqa: S106
             os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = json.dumps(
-                {"conn_type": "http", "host": sandbox.url, "password": sandbox.token}
+                {
+                    "conn_type": "http",
+                    "host": sandbox.url,
+                    "password": sandbox.token,
+                    "extra": {"requests_per_10s": TIER_REQUESTS_PER_10S[args.tier]},
+                }
             )
             sandbox.seed(contacts=args.records, associations=False)
-            report = measure(db_url, sandbox, args.records)
+            report = measure(db_url, sandbox, args)
     finally:
         with psycopg.connect(base_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -65,7 +87,7 @@ def main() -> int:
     return 0
 
 
-def measure(db_url: str, sandbox, records: int) -> dict:
+def measure(db_url: str, sandbox, args: argparse.Namespace) -> dict:
     import psycopg
 
     from hubspot_sync.config import load_config
@@ -75,7 +97,9 @@ def measure(db_url: str, sandbox, records: int) -> dict:
     from hubspot_sync.writeback.engine import ObjectWriteback, WritebackRequest
 
     contacts = load_config().objects["contacts"]
-    with psycopg.connect(db_url, autocommit=True) as conn:
+    with ExitStack() as stack:
+        conn = stack.enter_context(psycopg.connect(db_url, autocommit=True))
+        budget_conn = stack.enter_context(psycopg.connect(db_url))
         extract = ObjectExtractor(HubSpotHook(), conn, contacts, RunInfo("bench", "extract", "extract"))
         extract.run(ExtractRequest("contacts", window_end_ms=int(time.time() * 1000)))
         started = time.perf_counter()
@@ -83,16 +107,27 @@ def measure(db_url: str, sandbox, records: int) -> dict:
         update_seconds = time.perf_counter() - started
         request = WritebackRequest("contacts", contacts.two_way.rules(), dict(contacts.properties))
         report: dict = {
-            "records": records,
+            "records": args.records,
+            "tier": args.tier,
+            "latency_ms": args.latency_ms,
+            "requests_in_flight": args.requests_in_flight,
             "edited": edited,
             "update_statement_seconds": round(update_seconds, 2),
         }
+        if args.latency_ms:
+            sandbox.set_faults({"latencyMs": args.latency_ms})
         for run_id in ("push", "settled"):
             sandbox.reset_stats()
+            hook = HubSpotHook(budget_conn_factory=lambda: budget_conn)
+            writeback = ObjectWriteback(
+                hook,
+                conn,
+                request,
+                RunInfo("bench", run_id, "writeback"),
+                requests_in_flight=args.requests_in_flight,
+            )
             started = time.perf_counter()
-            counts = ObjectWriteback(
-                HubSpotHook(), conn, request, RunInfo("bench", run_id, "writeback")
-            ).run()
+            counts = writeback.run()
             seconds = time.perf_counter() - started
             stats = sandbox.stats()
             report[run_id] = {
@@ -104,6 +139,8 @@ def measure(db_url: str, sandbox, records: int) -> dict:
                 "entries_synced": counts.get("entries_synced", 0),
                 "seconds": round(seconds, 2),
                 "rows_per_second": round(edited / seconds) if run_id == "push" else None,
+                "api_calls_per_second": round(stats["total"] / seconds, 1),
+                "budget_calls_per_second": round(hook.budget.buckets["standard"].rate, 1),
             }
             print(f"{run_id}: {json.dumps(report[run_id])}", flush=True)
     return report
