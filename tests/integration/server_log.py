@@ -35,11 +35,11 @@ class ServerLog:
     def clear(self) -> None:
         self.spans.clear()
 
-    def most_at_once(self, endpoint: str) -> int:
-        """The largest number of requests to `endpoint` the sandbox was serving at the same moment."""
+    def most_at_once(self, *endpoints: str) -> int:
+        """The largest number of requests to `endpoints` the sandbox was serving at the same moment."""
         events = sorted(
-            [(begun, 1) for name, begun, _ in self.spans if name == endpoint]
-            + [(ended, -1) for name, _, ended in self.spans if name == endpoint]
+            [(begun, 1) for name, begun, _ in self.spans if name in endpoints]
+            + [(ended, -1) for name, _, ended in self.spans if name in endpoints]
         )  # at equal times an end (-1) sorts before a start: touching spans do not overlap
         busy = most = 0
         for _, step in events:
