@@ -17,6 +17,8 @@ BATCH_READ = "POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/re
 LIST = "GET /crm/v3/objects/{objectType}"
 SEARCH = "POST /crm/v3/objects/{objectType}/search"
 PROPERTIES = "GET /crm/v3/properties/{objectType}"
+READ_INPUTS = 1_000  # source records a v4 association batch read takes
+HOUR_MS = 3_600_000
 
 
 def _create(http, object_type: str, properties: list[dict]) -> list[int]:
@@ -36,6 +38,9 @@ def _associate(http, from_type: str, from_id: int, contacts: list[int]) -> None:
             f"/crm/v4/associations/{from_type}/contacts/batch/associate/default", json={"inputs": links}
         )
         assert response.status_code == 200, response.text
+
+
+CONTACT_COMPANY = next(a for a in ASSOCIATION_TYPES if a.table == "contact_company_associations")
 
 
 def _linked(url: str, table: str, column: str, key: str, record_id: int) -> set[int]:
@@ -80,11 +85,11 @@ def test_records_with_more_associations_than_a_page_land_whole(airflow_db, hubsp
     details = task_summaries(warehouse, second.run_id)["extract_associations"][1]
     assert details["deal_contact_associations"]["paged_sources"] == 1
     assert details["deal_contact_associations"]["failed_sources"] == 0
-    # The whole sweep: one call per 100 live source records and association type, plus the deal's pages.
+    # The whole sweep: one call per 1,000 live source records and association type, plus the deal's pages.
     live = {"contacts": 50 + 1_050, "deals": 10 + 1}
     assert (
         hubspot.stats()["byEndpoint"][BATCH_READ]
-        == -(-live["contacts"] // 100) + 2 * -(-live["deals"] // 100) + 2
+        == -(-live["contacts"] // READ_INPUTS) + 2 * -(-live["deals"] // READ_INPUTS) + 2
     )
 
 
@@ -92,7 +97,7 @@ def test_an_association_only_change_is_caught_within_one_sweep_period(airflow_db
     """Runs every quarter of an hour with a one-hour period: each reads a slice, and a change HubSpot
     made without touching the record is in the mirror by the end of the hour, not before the sweep
     reaches it."""
-    hubspot.seed(companies=5, contacts=350, deals=5)
+    hubspot.seed(companies=5, contacts=3_500, deals=5)
     assert run_extract().state == "success"  # the full load, associations inline
     contacts = sorted(sandbox_records(hubspot, "contacts"))
     company = sorted(sandbox_records(hubspot, "companies"))[0]
@@ -102,25 +107,23 @@ def test_an_association_only_change_is_caught_within_one_sweep_period(airflow_db
         response = http.put(f"/crm/v4/objects/contacts/{last}/associations/default/companies/{company}")
         assert response.status_code == 200, response.text
 
-    contact_company = next(a for a in ASSOCIATION_TYPES if a.table == "contact_company_associations")
-    hour_ms = 3_600_000
     start_ms = int(time.time() * 1000)
     swept = []
     hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(warehouse))
     with psycopg.connect(warehouse, autocommit=True) as conn:
         for quarter in range(5):
             summary = RunSummary("associations")
-            now_ms = start_ms + quarter * hour_ms // 4
+            now_ms = start_ms + quarter * HOUR_MS // 4
             extract_associations(
-                hook, conn, [contact_company], summary, f"run-{quarter}", hour_ms, now_ms=now_ms
+                hook, conn, [CONTACT_COMPANY], summary, f"run-{quarter}", HOUR_MS, now_ms=now_ms
             )
             swept.append(summary.details["contact_company_associations"]["swept_sources"])
             linked = _linked(warehouse, "contact_company_associations", "company_id", "contact_id", last)
             assert (company in linked) == (quarter == 4), quarter
     hook.close()
-    # The first run starts the clock; then each quarter owes 87.5 records, read 100 a call.
-    assert swept == [0, 0, 100, 100, 150]
-    assert sum(swept) == 350
+    # The first run starts the clock; then each quarter owes 875 records, read 1,000 a call.
+    assert swept == [0, 0, 1_000, 1_000, 1_500]
+    assert sum(swept) == 3_500
 
 
 def test_a_run_with_nothing_changed_costs_a_handful_of_calls(airflow_db, hubspot, warehouse, sync_config):

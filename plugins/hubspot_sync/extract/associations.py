@@ -9,12 +9,13 @@ Three reads keep them so, each costing what changed:
   removed, so the rolling sweep (sweep.py) reads a slice of the live source records every run, in
   id order, so that each is read once per `thresholds.association_sweep_hours`.
 
-HubSpot pages each record's associations on its own: inline 100 per type with `paging.next`, in
-v4 batch reads 500 a page with `paging.next.after`. A record with more than its inline page, or with
-an inline type name this module does not know (a user-defined label), is read again by v4 batch read
-(one call per 100 such records, rather than one per record through the page's `link`); next pages
-of a v4 read are read by batch read again with the cursor beside the id, before anything of the
-batch is written. A record HubSpot reports as having no associations
+A v4 batch read takes up to 1,000 source records (BATCH_SIZE), and each batch of that many lands in
+one transaction. HubSpot pages each record's associations on its own: inline 100 per type with
+`paging.next`, in v4 batch reads 500 a page with `paging.next.after`. A record with more than its
+inline page, or with an inline type name this module does not know (a user-defined label), is read
+again by v4 batch read (one call per 1,000 such records, rather than one per record through the
+page's `link`); next pages of a v4 read are read by batch read again with the cursor beside the id,
+before anything of the batch is written. A record HubSpot reports as having no associations
 (`crm.associations.NO_ASSOCIATIONS_FOUND` in the 207) loses its rows; one that failed for another
 reason, on any of its pages, keeps them and is counted. Rows of archived and merged-away records are
 removed: they have no live associations.
@@ -35,7 +36,9 @@ from hubspot_sync.hooks.hubspot import HubSpotHook
 from hubspot_sync.objects import AssociationType
 from hubspot_sync.run_metrics import RunSummary
 
-BATCH_SIZE = 100
+# Inputs per v4 (and v3) association batch read, 1,000 since 2025-02-10 (object batch reads stay at 100):
+# https://developers.hubspot.com/changelog/bug-fix-batch-read-limit-for-hubspot-associations-api
+BATCH_SIZE = 1000
 NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
 
 
@@ -122,7 +125,7 @@ def _sweep(
     *,
     read: bool = True,
 ) -> None:
-    """Read what the sweep owes, 100 source records a call, each batch committed with its position."""
+    """Read what the sweep owes, 1,000 source records a call, each batch committed with its position."""
     with conn.transaction():
         live, _ = sweep.live_counts(conn, association, 0)
         sweep.accrue(state, live, now_ms, period_ms)
@@ -138,7 +141,7 @@ def _sweep(
         if ahead == 0 and live and wraps < 2:  # the pass is complete: the next starts from the first id
             state.after_id, state.passes, ahead, wrapped = 0, state.passes + 1, live, True
             wraps += 1
-        size = sweep.next_slice(state, ahead)
+        size = sweep.next_slice(state, ahead, BATCH_SIZE)
         if size == 0 or ahead == 0:
             with conn.transaction():
                 sweep.save_state(conn, association, state, wrapped)

@@ -5,13 +5,13 @@ the list API of each `from` type, 100 records a page, asking only for `hs_object
 the associations to every mirrored `to` type (`associations=`), which HubSpot pages with the record.
 One listing of deals thus covers deal->contact and deal->company at once: the cost is one call per
 100 `from` records, not one per association type. A record with more associations than one inline
-page holds is read again through the v4 batch read (all pages), and only those.
+page holds is read again through the v4 batch read (all pages, 1,000 records a call), and only those.
 
 Pairs of ids are compared in SQL; each missing or extra pair is a finding (so is a mirror row of a
 record HubSpot does not list as live: archived, merged-away and deleted records have none). Repair
-re-reads the live records concerned through the v4 batch read and replaces their rows with the
-same code extraction uses (`replace_associations`), which also brings back type ids and labels;
-the rows of records that are not live are removed.
+re-reads the live records concerned through the v4 batch read, 1,000 records a call and a
+transaction, and replaces their rows with the same code extraction uses (`replace_associations`),
+which also brings back type ids and labels; the rows of records that are not live are removed.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class AssociationReconciler:
                     "association": association.table,
                     "kinds": [str(kind) for kind in kinds],
                     "after_id": after_id,
-                    "limit": BATCH_SIZE,
+                    "limit": BATCH_SIZE,  # records with findings: one v4 batch read's inputs
                 },
             ).fetchall()
             if not rows:
