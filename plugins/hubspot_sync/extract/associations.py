@@ -19,12 +19,21 @@ before anything of the batch is written. A record HubSpot reports as having no a
 (`crm.associations.NO_ASSOCIATIONS_FOUND` in the 207) loses its rows; one that failed for another
 reason, on any of its pages, keeps them and is counted. Rows of archived and merged-away records are
 removed: they have no live associations.
+
+The changed records' batches and the sweep's may be read `requests_in_flight` at a time (`_read_ahead`):
+the batch reads run on worker threads that only talk to HubSpot, at most twice that many batches ahead
+of the writes; every write (rows, the sweep's position) stays on the thread that owns the connection,
+one transaction a batch in batch order, so the sweep's saved position never passes a batch that did not
+land. One in flight reads and lands each batch before listing the next, with no thread.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -60,8 +69,10 @@ def extract_associations(
     period_ms: int,
     *,
     now_ms: int | None = None,
+    requests_in_flight: int = 1,
 ) -> None:
-    """This run's association step: the changed records' associations, then the sweep's slice."""
+    """This run's association step: the changed records' associations, then the sweep's slice, their
+    batch reads `requests_in_flight` at a time."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     whole = True
     for association in associations:
@@ -70,9 +81,19 @@ def extract_associations(
             state = sweep.read_state(conn, association)
         counts.inline = state.inline_run_id == run_id
         if not counts.inline:  # a full load in this run read them inline
-            _refresh_changed(hook, conn, association, run_id, counts)
+            _refresh_changed(hook, conn, association, run_id, counts, requests_in_flight)
         # A full load this run just read them all: what the sweep owes waits for the next run.
-        _sweep(hook, conn, association, state, period_ms, now_ms, counts, read=not counts.inline)
+        _sweep(
+            hook,
+            conn,
+            association,
+            state,
+            period_ms,
+            now_ms,
+            counts,
+            read=not counts.inline,
+            requests_in_flight=requests_in_flight,
+        )
         with conn.transaction():
             pruned = store.prune_archived_associations(
                 conn, association.table, association.from_type, association.from_column
@@ -100,9 +121,32 @@ class Counts:
     sweep_passes: int = 0
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Source records read in one go and landed in one transaction."""
+
+    from_ids: list[int]
+    position: sweep.SweepState | None = None  # the sweep's state once this batch is in, saved with it
+    wrapped: bool = False  # the sweep's first batch of a new pass
+
+
 def _refresh_changed(
-    hook: HubSpotHook, conn: psycopg.Connection, association: AssociationType, run_id: str, counts: Counts
+    hook: HubSpotHook,
+    conn: psycopg.Connection,
+    association: AssociationType,
+    run_id: str,
+    counts: Counts,
+    requests_in_flight: int,
 ) -> None:
+    batches = _changed_batches(conn, association, run_id)
+    with closing(_read_ahead(hook, association, batches, requests_in_flight)) as reads:
+        for batch, read in reads:
+            _replace(conn, association, batch.from_ids, read, counts)
+            counts.changed_sources += len(batch.from_ids)
+
+
+def _changed_batches(conn: psycopg.Connection, association: AssociationType, run_id: str) -> Iterator[_Batch]:
+    # Landing a batch changes rows of its own ids only, so listing past them before it lands is safe.
     after_id = 0
     while True:
         with conn.transaction():
@@ -110,8 +154,7 @@ def _refresh_changed(
         if not from_ids:
             return
         after_id = from_ids[-1]
-        _replace(conn, association, from_ids, read_all_pages(hook, association, from_ids), counts)
-        counts.changed_sources += len(from_ids)
+        yield _Batch(from_ids)
 
 
 def _sweep(
@@ -124,6 +167,7 @@ def _sweep(
     counts: Counts,
     *,
     read: bool = True,
+    requests_in_flight: int = 1,
 ) -> None:
     """Read what the sweep owes, 1,000 source records a call, each batch committed with its position."""
     with conn.transaction():
@@ -135,40 +179,53 @@ def _sweep(
     counts.live = live
     if not read:
         return
-    wraps = 0
-    while True:
-        wrapped = False
-        if ahead == 0 and live and wraps < 2:  # the pass is complete: the next starts from the first id
-            state.after_id, state.passes, ahead, wrapped = 0, state.passes + 1, live, True
-            wraps += 1
-        size = sweep.next_slice(state, ahead, BATCH_SIZE)
-        if size == 0 or ahead == 0:
-            with conn.transaction():
-                sweep.save_state(conn, association, state, wrapped)
-            break
-        with conn.transaction():
-            from_ids = store.live_ids(conn, association, state.after_id, size)
-        if not from_ids:  # archived since they were counted
-            ahead = 0
-            continue
-        read = read_all_pages(hook, association, from_ids)
-        state.after_id = from_ids[-1]
-        state.owed = max(0.0, state.owed - len(from_ids))
-        ahead = max(0, ahead - len(from_ids))
-        _replace(
-            conn,
-            association,
-            from_ids,
-            read,
-            counts,
-            partial(sweep.save_state, conn, association, state, wrapped),
-        )
-        counts.swept_sources += len(from_ids)
+    slices = sweep.Slices(conn, association, state, live, ahead, BATCH_SIZE)
+    batches = (_Batch(from_ids, position, wrapped) for from_ids, position, wrapped in slices)
+    with closing(_read_ahead(hook, association, batches, requests_in_flight)) as reads:
+        for batch, answer in reads:
+            save = partial(sweep.save_state, conn, association, batch.position, batch.wrapped)
+            _replace(conn, association, batch.from_ids, answer, counts, save)
+            counts.swept_sources += len(batch.from_ids)
+    with conn.transaction():  # where the slice ends, once every batch of it has landed
+        sweep.save_state(conn, association, state, slices.wrapped_at_end)
     counts.sweep_after_id, counts.sweep_owed, counts.sweep_passes = (
         state.after_id,
         round(state.owed, 3),
         state.passes,
     )
+
+
+def _read_ahead(
+    hook: HubSpotHook, association: AssociationType, batches: Iterable[_Batch], requests_in_flight: int
+) -> Iterator[tuple[_Batch, AssociationRead]]:
+    """Each batch with what HubSpot returned for it, in batch order.
+
+    With more than one in flight the reads run on worker threads, at most twice `requests_in_flight`
+    batches ahead of the caller, who lands each one (on its own thread) before taking the next. A read
+    that fails stops new reads; the batches before it are still yielded, then its error is raised.
+    Close the iterator (`contextlib.closing`) so that reads not started are dropped when the caller
+    stops early.
+    """
+    if requests_in_flight <= 1:
+        for batch in batches:
+            yield batch, read_all_pages(hook, association, batch.from_ids)
+        return
+    hook.share_between_threads()
+    pool = ThreadPoolExecutor(requests_in_flight, thread_name_prefix="hubspot-associations")
+    pending: deque[tuple[_Batch, Future[AssociationRead]]] = deque()
+    try:
+        for batch in batches:
+            pending.append((batch, pool.submit(read_all_pages, hook, association, batch.from_ids)))
+            while pending and (len(pending) >= 2 * requests_in_flight or pending[0][1].done()):
+                head, future = pending.popleft()
+                yield head, future.result()
+            if any(future.done() and future.exception() is not None for _, future in pending):
+                break
+        while pending:
+            head, future = pending.popleft()
+            yield head, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _replace(

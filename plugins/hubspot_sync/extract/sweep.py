@@ -15,7 +15,9 @@ into a sweep of more than the account. A period of 0 reads every record every ru
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -90,3 +92,46 @@ def next_slice(state: SweepState, ahead: int, batch_size: int) -> int:
     if state.owed + _EPSILON < threshold or state.owed < _EPSILON:
         return 0
     return min(batch_size, max(1, math.floor(state.owed + _EPSILON)))
+
+
+class Slices:
+    """This run's slice as batches of source ids in id order, each with the state to save when it lands.
+
+    Planning a batch moves `state` past it, so batches can be read ahead of their landing: each comes
+    with a copy of the state as it stands once that batch is in, and whether it starts a new pass.
+    Not responsible for reading or landing them.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        association: AssociationType,
+        state: SweepState,
+        live: int,
+        ahead: int,
+        batch_size: int,
+    ) -> None:
+        self.conn, self.association, self.state = conn, association, state
+        self.live, self.ahead, self.batch_size = live, ahead, batch_size
+        self.wrapped_at_end = False  # the slice ended just as a new pass began
+
+    def __iter__(self) -> Iterator[tuple[list[int], SweepState, bool]]:
+        state, wraps = self.state, 0
+        while True:
+            wrapped = False
+            if self.ahead == 0 and self.live and wraps < 2:  # the pass is complete: the next starts anew
+                state.after_id, state.passes, self.ahead, wrapped = 0, state.passes + 1, self.live, True
+                wraps += 1
+            size = next_slice(state, self.ahead, self.batch_size)
+            if size == 0 or self.ahead == 0:
+                self.wrapped_at_end = wrapped
+                return
+            with self.conn.transaction():
+                from_ids = store.live_ids(self.conn, self.association, state.after_id, size)
+            if not from_ids:  # archived since they were counted
+                self.ahead = 0
+                continue
+            state.after_id = from_ids[-1]
+            state.owed = max(0.0, state.owed - len(from_ids))
+            self.ahead = max(0, self.ahead - len(from_ids))
+            yield from_ids, dataclasses.replace(state), wrapped

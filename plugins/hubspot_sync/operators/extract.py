@@ -134,7 +134,8 @@ class ExtractObjectOperator(_ExtractBase):
 
 
 class ExtractAssociationsOperator(_ExtractBase):
-    """Refreshes every association table whose two object types are enabled."""
+    """Refreshes every association table whose two object types are enabled, its batch reads
+    `parallel.requests_in_flight` at a time."""
 
     def execute(self, context: Any) -> dict[str, Any]:
         config = load_config()
@@ -151,7 +152,15 @@ class ExtractAssociationsOperator(_ExtractBase):
             summary = RunSummary("associations")
 
             def work() -> None:
-                extract_associations(hook, conn, wanted, summary, run.run_id, period_ms)
+                extract_associations(
+                    hook,
+                    conn,
+                    wanted,
+                    summary,
+                    run.run_id,
+                    period_ms,
+                    requests_in_flight=config.parallel.requests_in_flight,
+                )
                 _count_calls(summary, hook)
 
             return self._recorded(conn, hook, run, summary, work)
