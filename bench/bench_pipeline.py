@@ -198,14 +198,16 @@ def phase(
 
 
 def minimums(counts: dict[str, int], changed: dict[str, int]) -> dict[str, int]:
-    """The fewest calls each phase can make: per type properties + pages + one archive page; for an
-    incremental run one search page per 200 changed and one association read per 100 changed sources
-    and association type (deals are the source of two). The sweep's slice comes on top (column
-    `swept`: records whose associations it read, 100 a call)."""
+    """The fewest calls each phase can make through the list API: per type properties + pages + one
+    archive page; for an incremental run one search page per 200 changed and one association read per
+    1,000 changed sources and association type (deals are the source of two). The sweep's slice comes
+    on top (column `swept`: records whose associations it read, 1,000 a call). A full load split
+    between the list and search (parallel.split_min_records) can go under its minimum: a search page
+    holds 200 records, and its associations cost a call per 1,000."""
     pages = sum(math.ceil(n / 100) for n in counts.values())
     per_type = 2 * len(OBJECTS)  # properties, archive page
     searches = sum(max(1, math.ceil(n / 200)) for n in changed.values())
-    association_reads = math.ceil(changed["contacts"] / 100) + 2 * math.ceil(changed["deals"] / 100)
+    association_reads = math.ceil(changed["contacts"] / 1000) + 2 * math.ceil(changed["deals"] / 1000)
     return {
         "full load": per_type + pages,
         "incremental": per_type + searches + association_reads,

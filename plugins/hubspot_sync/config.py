@@ -129,7 +129,7 @@ class Thresholds(_Strict):
     # CRM search lags writes by seconds: each incremental window starts this far before the cursor.
     search_lookback_minutes: int = Field(3, ge=0, le=24 * 60)
     # Every live record's associations are read once per this many hours by a rolling sweep (a slice
-    # each run; about ceil(records / 100) * 24 / hours calls a day per association type); 0 reads all
+    # each run; about ceil(records / 1000) * 24 / hours calls a day per association type); 0 reads all
     # of them every run. Replaces association_sweep_minutes (see README, "Associations").
     association_sweep_hours: float = Field(24.0, ge=0, le=7 * 24)
     # Archived records are found by reading the whole archive (ceil(archived / 100) calls); 0 reads
