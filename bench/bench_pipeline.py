@@ -105,7 +105,15 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         summary = RunSummary("associations")
         run = RunInfo("bench", spec["run_id"], "extract_associations")
         period_ms = round(config.thresholds.association_sweep_hours * 3_600_000)
-        extract_associations(hook, conn, list(ASSOCIATION_TYPES), summary, run.run_id, period_ms)
+        extract_associations(
+            hook,
+            conn,
+            list(ASSOCIATION_TYPES),
+            summary,
+            run.run_id,
+            period_ms,
+            requests_in_flight=spec["readers"],
+        )
     seconds = time.perf_counter() - started
     sized = hook.budget.buckets["standard"] if hook.budget else None
     calls: Counter = Counter()
