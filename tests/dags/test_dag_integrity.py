@@ -157,3 +157,21 @@ def test_a_model_name_unfit_for_a_task_id_fails_only_the_reverse_etl_dag(dag_fil
     else:
         assert bag.import_errors == {}
         assert list(bag.dags) == [dag_file.stem]
+
+
+def test_object_types_extract_at_once_between_migrate_and_associations(offline, sync_config):
+    dag = parse(DAGS_DIR / "hubspot_extract.py").dags["hubspot_extract"]
+    objects = [
+        task_id
+        for task_id in dag.task_ids
+        if task_id.startswith("extract_") and task_id != "extract_associations"
+    ]
+    assert len(objects) == 3
+    for task_id in objects:
+        task = dag.get_task(task_id)
+        assert task.upstream_task_ids == {"migrate"}  # no chain between object types
+        assert task.downstream_task_ids == {"extract_associations"}
+    assert dag.max_active_tasks == len(objects)
+
+    sync_config({"parallel": {"max_active_tasks": 2}})
+    assert parse(DAGS_DIR / "hubspot_extract.py").dags["hubspot_extract"].max_active_tasks == 2
