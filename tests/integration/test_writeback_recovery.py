@@ -2,6 +2,7 @@
 rerun: no edit lost, no record created twice, nothing sent twice that HubSpot already holds."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -63,8 +64,9 @@ def test_kill_9_mid_push_then_rerun_loses_no_edit(contacts, hubspot, warehouse):
     titles = hubspot_values(hubspot, "contacts", contacts, ["jobtitle"])
     assert titles == {record_id: {"jobtitle": f"Title {record_id}"} for record_id in contacts}
     assert execute(warehouse, "SELECT count(*) FROM hubspot_sync.outbox WHERE status <> 'synced'") == [(0,)]
-    # What the killed run had settled is not sent again (the batch in flight may be).
-    assert write_calls(hubspot) <= 2
+    # What the killed run had settled is not sent again. A chunk it had not settled is written at most
+    # twice: by the rerun, and by the killed run's call in flight, which the sandbox may finish later.
+    assert write_calls(hubspot) <= 2 * math.ceil((len(contacts) - synced) / 100)
 
 
 def test_a_push_failing_after_hubspot_applied_it_is_finished_without_duplicates(
