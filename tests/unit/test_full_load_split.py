@@ -147,3 +147,23 @@ def test_close_stops_readers_when_the_caller_fails():
     next(batches)  # the caller fails here, landing its first batch
     pipeline.close()
     assert stopped.wait(5)
+
+
+def test_readers_not_at_once_run_one_after_another():
+    running, overlaps = [], []
+
+    def reader(name):
+        def read(put):
+            running.append(name)
+            overlaps.append(len(running))
+            for n in range(5):
+                put(Batch([{"id": f"{name}{n}"}]))
+            running.remove(name)
+
+        return read
+
+    pipeline = Pipeline([reader("a"), reader("b")], depth=1, at_once=False)
+    got = [batch.records[0]["id"] for batch in pipeline.batches()]
+    pipeline.close()
+    assert got == [f"a{n}" for n in range(5)] + [f"b{n}" for n in range(5)]
+    assert overlaps == [1, 1]

@@ -140,7 +140,7 @@ class ObjectExtractor:
         else:
             work = self._incremental(request, cursor, summary)
         archive = self._archived(request, summary)
-        self._read_and_land([work, archive], summary)
+        self._read_and_land([work, archive], summary, at_once=request.readers > 1)
         work.finish()
         archive.finish()
 
@@ -340,13 +340,13 @@ class ObjectExtractor:
 
         return _Work([read], finish)
 
-    def _read_and_land(self, works: list[_Work], summary: RunSummary) -> None:
-        """Run every reader at once and land their batches here, one transaction each, in arrival order
-        (a reader's own batches arrive in the order it read them)."""
+    def _read_and_land(self, works: list[_Work], summary: RunSummary, *, at_once: bool) -> None:
+        """Run every reader (at once, or one after another) and land their batches here, one transaction
+        each, in arrival order (a reader's own batches arrive in the order it read them)."""
         readers = [partial(_tagged, reader, work) for work in works for reader in work.readers]
-        if len(readers) > 1:
+        if at_once and len(readers) > 1:
             self.hook.share_between_threads()
-        pipeline = full_load.Pipeline(readers, depth=2 * len(readers))
+        pipeline = full_load.Pipeline(readers, depth=2 * len(readers), at_once=at_once)
         try:
             for work, batch in pipeline.batches():
                 also = partial(work.in_transaction, batch) if work.in_transaction else None

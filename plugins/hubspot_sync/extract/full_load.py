@@ -34,6 +34,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -259,6 +260,13 @@ class Frontier:
             return self._list_read_to
 
 
+def _one_after_another(
+    readers: list[Callable[[Callable[[Any], None]], None]], put: Callable[[Any], None]
+) -> None:
+    for reader in readers:
+        reader(put)
+
+
 class _Stopped(Exception):
     """The pipeline is stopping: a reader leaves quietly."""
 
@@ -268,11 +276,16 @@ class Pipeline:
 
     `batches()` yields them in arrival order and, once every reader is done, ends; the first error
     of a reader is raised there after the other readers were told to stop. Should the caller stop
-    early (an error while landing), `close()` stops the readers."""
+    early (an error while landing), `close()` stops the readers. With `at_once` false the readers run
+    one after another on one thread (one HubSpot call in flight at a time)."""
 
-    def __init__(self, readers: list[Callable[[Callable[[Any], None]], None]], *, depth: int) -> None:
+    def __init__(
+        self, readers: list[Callable[[Callable[[Any], None]], None]], *, depth: int, at_once: bool = True
+    ) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
+        if not at_once and len(readers) > 1:
+            readers = [partial(_one_after_another, readers)]
         self._threads = [
             threading.Thread(target=self._run, args=(reader,), name=f"hubspot-reader-{n}", daemon=True)
             for n, reader in enumerate(readers)
