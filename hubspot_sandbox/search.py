@@ -197,18 +197,9 @@ def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, 
     for f in filters:
         operator = f["operator"]
         if f["propertyName"] == modified and operator in ("EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"):
-            value = to_ms(f["value"])
             constrained = True
-            if operator in ("EQ", "GTE", "BETWEEN"):
-                low_ms = max(low_ms, value)
-            if operator == "GT":
-                low_ms = max(low_ms, value + 1)
-            if operator in ("EQ", "LTE"):
-                high_ms = min(high_ms, value)
-            if operator == "LT":
-                high_ms = min(high_ms, value - 1)
-            if operator == "BETWEEN":
-                high_ms = min(high_ms, to_ms(f["highValue"]))
+            high_value = to_ms(f["highValue"]) if operator == "BETWEEN" else None
+            low_ms, high_ms = _narrowed(low_ms, high_ms, operator, to_ms(f["value"]), high_value)
         else:
             covered = False
     if not constrained:
@@ -219,6 +210,23 @@ def _key_range(table: ObjectTable, filters: list[dict[str, Any]]) -> tuple[int, 
 
 
 _ID_BOUND_OPERATORS = ("EQ", "GT", "GTE", "LT", "LTE")
+
+
+def _narrowed(
+    low: int, high: int, operator: str, value: int, high_value: int | None = None
+) -> tuple[int, int]:
+    """The inclusive integer range [low, high] narrowed by one comparison filter."""
+    if operator in ("EQ", "GTE", "BETWEEN"):
+        low = max(low, value)
+    if operator == "GT":
+        low = max(low, value + 1)
+    if operator in ("EQ", "LTE"):
+        high = min(high, value)
+    if operator == "LT":
+        high = min(high, value - 1)
+    if operator == "BETWEEN" and high_value is not None:
+        high = min(high, high_value)
+    return low, high
 
 
 def _id_bounds(groups: list[list[dict[str, Any]]]) -> list[tuple[int, int]] | None:
@@ -234,15 +242,7 @@ def _id_bounds(groups: list[list[dict[str, Any]]]) -> list[tuple[int, int]] | No
             except ValueError:
                 continue
             bounded = True
-            operator = f["operator"]
-            if operator in ("EQ", "GTE"):
-                low = max(low, value)
-            if operator == "GT":
-                low = max(low, value + 1)
-            if operator in ("EQ", "LTE"):
-                high = min(high, value)
-            if operator == "LT":
-                high = min(high, value - 1)
+            low, high = _narrowed(low, high, f["operator"], value)
         if not bounded:
             return None
         bounds.append((low, high))

@@ -4,12 +4,11 @@ them under it, and the mirror is complete."""
 
 from __future__ import annotations
 
-import json
-
 import psycopg
 import pytest
 
 from hubspot_sync.migrations import apply_migrations
+from tests.connections import use_sandbox
 from tests.dags.test_reverse_etl_concurrency import own_airflow_home
 from tests.integration.test_extract_dag import assert_mirror_equal
 
@@ -44,17 +43,7 @@ def test_object_tasks_in_parallel_processes_stay_under_one_limit(
     )
     hubspot.seed(companies=1_500, contacts=6_000, deals=3_000)
     hubspot.set_limits(tier="starter", tiers={"starter": {"burst_max": BURST}})
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": hubspot.url,
-                "password": hubspot.token,
-                "extra": {"requests_per_10s": BURST, "backoff_base_seconds": 0.02},
-            }
-        ),
-    )
+    use_sandbox(monkeypatch, hubspot, requests_per_10s=BURST, backoff_base_seconds=0.02)
     with psycopg.connect(warehouse, autocommit=True) as conn:
         apply_migrations(conn)
     hubspot.reset_stats()

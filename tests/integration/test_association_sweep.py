@@ -1,7 +1,6 @@
 """Associations through hubspot_extract: inline full loads, paging, the rolling sweep, the idle cost,
 batch reads of 1,000 source records, several in flight."""
 
-import json
 import threading
 import time
 
@@ -12,6 +11,7 @@ from hubspot_sync.extract.associations import extract_associations
 from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotUnavailableError
 from hubspot_sync.objects import ASSOCIATION_TYPES
 from hubspot_sync.run_metrics import RunSummary
+from tests.connections import GENEROUS, use_sandbox
 from tests.integration.mirror import sandbox_associations, sandbox_records
 from tests.integration.test_extract_dag import run_extract, task_summaries
 
@@ -264,18 +264,7 @@ def test_a_read_failing_for_good_lands_no_later_batch_and_the_rerun_resumes(
 
 
 def _connect(monkeypatch: pytest.MonkeyPatch, hubspot, **extra) -> None:
-    """The sandbox as `hubspot_default`, with a rate budget far above what a test sends."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": hubspot.url,
-                "password": hubspot.token,
-                "extra": {"requests_per_10s": 100_000, "backoff_base_seconds": 0.02, **extra},
-            }
-        ),
-    )
+    use_sandbox(monkeypatch, hubspot, **GENEROUS, **extra)
 
 
 class _ReadsAtOnce:

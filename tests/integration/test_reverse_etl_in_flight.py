@@ -7,7 +7,6 @@ Overlap is read from the sandbox's side: each API request's start and end, taken
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -23,6 +22,7 @@ from hubspot_sync.reverse_etl import model_config
 from hubspot_sync.reverse_etl.engine import Settings, push_model
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.run_metrics import RunInfo
+from tests.connections import GENEROUS, use_sandbox
 from tests.integration.server_log import ServerLog
 
 pytestmark = pytest.mark.integration
@@ -46,18 +46,7 @@ def db(warehouse: str) -> Iterator[psycopg.Connection]:
 
 
 def connect(monkeypatch: pytest.MonkeyPatch, sandbox, **extra) -> None:
-    """Make the sandbox `hubspot_default`, with a rate budget far above what a test sends."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": sandbox.url,
-                "password": sandbox.token,
-                "extra": {"requests_per_10s": 100_000, "backoff_base_seconds": 0.02, **extra},
-            }
-        ),
-    )
+    use_sandbox(monkeypatch, sandbox, **GENEROUS, **extra)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from hubspot_sync.reverse_etl.engine import Settings, push_model
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.reverse_etl.store import ModelError
 from hubspot_sync.run_metrics import RunInfo
+from tests.connections import use_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -48,17 +49,7 @@ def db(warehouse: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def sandbox(hubspot, monkeypatch):
     """The sandbox, with a connection whose rate budget is far above what a test sends."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": hubspot.url,
-                "password": hubspot.token,
-                "extra": {"requests_per_10s": 100_000},
-            }
-        ),
-    )
+    use_sandbox(monkeypatch, hubspot, requests_per_10s=100_000)
     return hubspot
 
 
@@ -280,10 +271,7 @@ def test_budget_keeps_a_push_under_the_enforced_tier(push, db, hubspot, monkeypa
     # The sandbox enforces 20 calls per rolling second; the budget (100 per 10 s at 90%) never bursts
     # more than 14 in a second.
     hubspot.set_limits(tier="starter", tiers={"starter": {"burst_max": 20, "burst_window_ms": 1000}})
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps({"conn_type": "http", "host": hubspot.url, "password": hubspot.token}),
-    )
+    use_sandbox(monkeypatch, hubspot)
     usage_rows(db, 3_000)
 
     summary = push("contact_usage_score", USAGE)

@@ -7,7 +7,6 @@ Overlap is read from the sandbox's side (server_log.py).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -20,6 +19,7 @@ from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotUnavailableError
 from hubspot_sync.migrations import apply_migrations
 from hubspot_sync.run_metrics import RunInfo
 from hubspot_sync.writeback.engine import ObjectWriteback, WritebackRequest
+from tests.connections import GENEROUS, use_sandbox
 from tests.integration.server_log import ServerLog
 from tests.integration.writeback_support import execute, hubspot_values, hubspot_write
 
@@ -33,17 +33,7 @@ IN_FLIGHT = 4
 
 
 def connect(monkeypatch: pytest.MonkeyPatch, hubspot, **extra) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HUBSPOT_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": hubspot.url,
-                "password": hubspot.token,
-                "extra": {"requests_per_10s": 100_000, "backoff_base_seconds": 0.02, **extra},
-            }
-        ),
-    )
+    use_sandbox(monkeypatch, hubspot, **GENEROUS, **extra)
 
 
 @pytest.fixture

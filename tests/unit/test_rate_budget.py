@@ -39,4 +39,4 @@ def test_default_share_uses_ninety_percent_of_the_burst_window(tier, capacity, p
 def test_search_is_held_to_at_most_five_in_any_second_even_when_requests_arrive_late():
     bucket = Bucket.for_limit("b", SEARCH_LIMIT_PER_SECOND, 1.0, 0.9)
     assert bucket.capacity == 1
-    assert bucket.rate == pytest.approx(4 / 1.2)
+    assert bucket.rate == pytest.approx(4 / 1.4)

@@ -6,7 +6,7 @@ that no rolling window can exceed the limit, even when requests reach HubSpot up
 DELIVERY_JITTER_SECONDS later than their token was granted (threads, connection set-up, the
 network): capacity + (window + jitter) * rate <= limit. With the default share of 0.9, sustained
 use is 90% of the 10-second limit (a burst never passes 95%); search, whose window is one second,
-is held to 3.3 a second.
+is held to 2.9 a second.
 
 Not responsible for: reacting to 429s (the HubSpot hook does), or the daily limit, which HubSpot
 enforces per account and the hook reports when it is hit.
@@ -34,7 +34,7 @@ SEARCH_LIMIT_PER_SECOND = 5
 MAX_SINGLE_WAIT_SECONDS = 10.0
 # How much later than its token a request may reach HubSpot; a window at HubSpot then spans
 # window + this at the bucket.
-DELIVERY_JITTER_SECONDS = 0.2
+DELIVERY_JITTER_SECONDS = 0.4
 
 
 @dataclass(frozen=True)
