@@ -45,7 +45,8 @@ class _ReconcileBase(SyncTaskOperator):
         started_at = datetime.now(UTC)
         with self._session(context) as (hook, conn, run):
             summary = RunSummary(summary_name)
-            store.mark_abandoned(conn, mark_abandoned(conn, run))
+            mark_abandoned(conn, run)
+            store.mark_abandoned(conn)
             record_run(conn, run, summary, "running")
             reports = {name: ReconcileReport(name) for name in names}
             row = {"mode": mode, "compared_values": compared_values, "started_at": started_at}

@@ -212,9 +212,7 @@ def record_run(conn: psycopg.Connection, values: dict[str, Any]) -> None:
     )
 
 
-def mark_abandoned(conn: psycopg.Connection, tries: list[tuple]) -> None:
-    """Mark the reconcile_runs rows of task tries found abandoned (dag_id, run_id, task_id, try)."""
-    for dag_id, run_id, task_id, *_ in tries:
-        conn.execute(
-            load_sql("reconcile/mark_abandoned"), {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
-        )
+def mark_abandoned(conn: psycopg.Connection) -> None:
+    """Mark the reconcile_runs rows of task tries found abandoned, whichever task (of any DAG) found them:
+    the first task of a rerun may be one that keeps no reconcile_runs row."""
+    conn.execute(load_sql("reconcile/mark_abandoned"))
