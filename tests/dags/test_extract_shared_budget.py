@@ -1,6 +1,6 @@
 """Three object tasks in three real `airflow tasks test` processes, each with several readers, against a
 sandbox whose limit they could pass together many times over: the budget shared in PostgreSQL keeps
-them under it, and the mirror is complete."""
+them under it, and every record lands."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hubspot_sync.migrations import apply_migrations
 from tests.connections import use_sandbox
 from tests.dags.test_reverse_etl_concurrency import own_airflow_home
-from tests.integration.test_extract_dag import assert_mirror_equal
+from tests.integration.mirror import sandbox_records, warehouse_records
 
 pytestmark = pytest.mark.integration
 OBJECTS = ("companies", "contacts", "deals")
@@ -57,14 +57,11 @@ def test_object_tasks_in_parallel_processes_stay_under_one_limit(
     for object_type, process in tasks.items():
         output, _ = process.communicate(timeout=300)
         assert process.returncode == 0, f"{object_type}: {output[-4000:]}"
-    associations = start_task("extract_associations", own_airflow_home(airflow_db, tmp_path / "associations"))
-    output, _ = associations.communicate(timeout=300)
-    assert associations.returncode == 0, output[-4000:]
-
     stats = hubspot.stats()
     standard_calls = stats["total"] - stats["byEndpoint"].get("POST /crm/v3/objects/{objectType}/search", 0)
     assert standard_calls > 2 * BURST  # together they needed several windows' worth ...
     # ... and never passed the limit: three buckets of 90% each, not shared, would have.
     assert stats["rateLimited"]["total"] == 0
     hubspot.set_limits(tier="off")  # the check below reads HubSpot too
-    assert_mirror_equal(hubspot, warehouse)
+    for object_type in OBJECTS:
+        assert warehouse_records(warehouse, object_type) == sandbox_records(hubspot, object_type), object_type
