@@ -57,6 +57,15 @@ def test_the_list_stops_once_it_passes_the_lowest_chunk_search_took():
     assert frontier.list_read(list(range(1900, 2000))) == (True, True)
     assert frontier.take() is None
     assert frontier.list_read([2000, 2001]) == (False, True)  # inside the lowest chunk taken: stop
+    assert frontier.take() is None  # what is left below it, the list has read
+
+
+def test_once_the_list_stops_search_takes_no_chunk_it_read():
+    frontier = Frontier([Chunk(3000, None), Chunk(2000, 3000), Chunk(1000, 2000)], list_running=True)
+    assert frontier.take() == Chunk(3000, None)
+    assert frontier.list_read([1500]) == (True, True)
+    assert frontier.list_read([3000]) == (False, True)
+    assert frontier.take() is None
 
 
 def test_a_chunk_the_list_only_partly_read_is_still_taken():

@@ -245,8 +245,9 @@ class Frontier:
             if not self._ordered:
                 return True, False
             go_on = self._lowest_taken is None or self._list_read_to < self._lowest_taken
-            if not go_on:
+            if not go_on:  # every chunk not taken lies below what the list has read
                 self._list_running = False
+                self._pending.clear()
             return go_on, True
 
     def list_ended(self) -> None:
