@@ -59,8 +59,10 @@ def test_object_tasks_in_parallel_processes_stay_under_one_limit(
         assert process.returncode == 0, f"{object_type}: {output[-4000:]}"
     stats = hubspot.stats()
     standard_calls = stats["total"] - stats["byEndpoint"].get("POST /crm/v3/objects/{objectType}/search", 0)
-    assert standard_calls > 2 * BURST  # together they needed several windows' worth ...
-    # ... and never passed the limit: three buckets of 90% each, not shared, would have.
+    # Together they needed more than one window's worth (how much search takes over varies): three
+    # buckets of their own would have sent it at three times the limit's rate ...
+    assert standard_calls > BURST
+    # ... and the shared one never passed it.
     assert stats["rateLimited"]["total"] == 0
     hubspot.set_limits(tier="off")  # the check below reads HubSpot too
     for object_type in OBJECTS:
