@@ -1,16 +1,13 @@
 """hubspot_extract end to end: the sandbox over HTTP, real PostgreSQL, the real Airflow runtime."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import psycopg
 import pytest
 
 from hubspot_sync.config import load_config
+from tests.integration.killing import exists, kill_when
 from tests.integration.mirror import (
     sandbox_associations,
     sandbox_records,
@@ -200,32 +197,24 @@ def test_killed_mid_object_then_rerun_converges_without_duplicates(
     hubspot.set_faults(
         {"latencyMs": 40, "latencyRate": 1.0, "endpoints": ["GET /crm/v3/objects/{objectType}"]}
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "dags", "test", "hubspot_extract"],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+
+    def a_contacts_page_landed(conn):
+        return exists(conn, "hubspot_sync.cursors") and bool(
+            (
+                conn.execute(
+                    "SELECT list_after FROM hubspot_sync.cursors WHERE object_type = 'contacts'"
+                ).fetchone()
+                or [None]
+            )[0]
+        )
+
+    kill_when(
+        "hubspot_extract",
+        warehouse,
+        a_contacts_page_landed,
+        within=120,
+        what="the contacts full load never committed a batch",
     )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with psycopg.connect(warehouse) as conn:
-                exists = conn.execute("SELECT to_regclass('hubspot_sync.cursors')").fetchone()[0]
-                progress = (
-                    exists
-                    and conn.execute(
-                        "SELECT list_after FROM hubspot_sync.cursors WHERE object_type = 'contacts'"
-                    ).fetchone()
-                )
-            if progress and progress[0]:
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the contacts full load never committed a batch")
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
     with psycopg.connect(warehouse) as conn:
         partial = conn.execute("SELECT count(*) FROM hubspot.contacts").fetchone()[0]
     assert 0 < partial < 6_000

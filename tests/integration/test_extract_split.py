@@ -1,15 +1,10 @@
 """A full load split between the list cursor and CRM search over id ranges, through the DAG: the
 sandbox over HTTP, real PostgreSQL, the real Airflow runtime."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import psycopg
 import pytest
 
+from tests.integration.killing import exists, kill_when
 from tests.integration.test_extract_dag import assert_mirror_equal, run_extract, task_summaries
 
 pytestmark = pytest.mark.integration
@@ -67,33 +62,23 @@ def test_split_full_load_killed_then_resumed_reads_only_what_is_left(
 ):
     hubspot.seed(companies=20, contacts=12_000, deals=20)
     hubspot.set_faults({"latencyMs": 40, "latencyRate": 1.0, "endpoints": [LIST, SEARCH]})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "dags", "test", "hubspot_extract"],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+
+    def two_ranges_done(conn):
+        return (
+            exists(conn, "hubspot_sync.full_load_chunks")
+            and conn.execute(
+                "SELECT count(*) FILTER (WHERE done) >= 2 FROM hubspot_sync.full_load_chunks "
+                "WHERE object_type = 'contacts'"
+            ).fetchone()[0]
+        )
+
+    kill_when(
+        "hubspot_extract",
+        warehouse,
+        two_ranges_done,
+        within=180,
+        what="no id range of contacts was ever done",
     )
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            with psycopg.connect(warehouse) as conn:
-                exists = conn.execute("SELECT to_regclass('hubspot_sync.full_load_chunks')").fetchone()[0]
-                done = (
-                    exists
-                    and conn.execute(
-                        "SELECT count(*) FILTER (WHERE done), count(*) FROM hubspot_sync.full_load_chunks "
-                        "WHERE object_type = 'contacts'"
-                    ).fetchone()
-                )
-            if done and done[0] >= 2:
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("no id range of the contacts full load was ever done")
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
     with psycopg.connect(warehouse) as conn:
         landed = conn.execute("SELECT count(*) FROM hubspot.contacts").fetchone()[0]
     assert 0 < landed < 12_000

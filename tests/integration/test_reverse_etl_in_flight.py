@@ -8,7 +8,6 @@ Overlap is read from the sandbox's side: each API request's start and end, taken
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -17,32 +16,20 @@ import pytest
 
 from hubspot_sync.config import load_config
 from hubspot_sync.hooks.hubspot import HubSpotHook, HubSpotUnavailableError
-from hubspot_sync.migrations import apply_migrations
 from hubspot_sync.reverse_etl import model_config
 from hubspot_sync.reverse_etl.engine import Settings, push_model
 from hubspot_sync.reverse_etl.model_config import ReverseEtlModel
 from hubspot_sync.run_metrics import RunInfo
 from tests.connections import GENEROUS, use_sandbox
+from tests.integration import test_reverse_etl_push as push
 from tests.integration.server_log import ServerLog
 
 pytestmark = pytest.mark.integration
+db = push.db  # the warehouse with app.product_usage, as the push tests have it
 
 BATCH_UPSERT = "POST /crm/v3/objects/{objectType}/batch/upsert"
 USAGE = load_config().models["contact_usage_score"]
 IN_FLIGHT = 4
-
-
-@pytest.fixture
-def db(warehouse: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(warehouse) as conn:
-        apply_migrations(conn)
-        conn.autocommit = False
-        conn.execute(
-            "CREATE SCHEMA app; CREATE TABLE app.product_usage (email text PRIMARY KEY, "
-            "events_30d integer NOT NULL, active_days_30d integer NOT NULL, last_seen_at timestamptz)"
-        )
-        conn.commit()
-        yield conn
 
 
 def connect(monkeypatch: pytest.MonkeyPatch, sandbox, **extra) -> None:

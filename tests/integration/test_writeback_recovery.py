@@ -4,13 +4,10 @@ rerun: no edit lost, no record created twice, nothing sent twice that HubSpot al
 import json
 import math
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
+from tests.integration.killing import kill_when
 from tests.integration.writeback_support import execute, hubspot_values, run_dag, run_dag_state, write_calls
 
 pytestmark = pytest.mark.integration
@@ -35,27 +32,20 @@ def test_kill_9_mid_push_then_rerun_loses_no_edit(contacts, hubspot, warehouse):
     execute(warehouse, "UPDATE hubspot.contacts SET jobtitle = 'Title ' || id")
     # Each batch update takes a while: the push is killed after its first batch, before the last.
     hubspot.set_faults({"latencyMs": 1500, "latencyRate": 1.0, "endpoints": [UPDATE]})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "dags", "test", "hubspot_writeback"],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+
+    def a_batch_settled(conn):
+        return conn.execute(
+            "SELECT count(*) > 0 FROM hubspot_sync.outbox WHERE status = 'synced'"
+        ).fetchone()[0]
+
+    kill_when(
+        "hubspot_writeback",
+        warehouse,
+        a_batch_settled,
+        within=60,
+        what="the killed push never settled a batch",
     )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            synced = execute(warehouse, "SELECT count(*) FROM hubspot_sync.outbox WHERE status = 'synced'")[
-                0
-            ][0]
-            if synced:
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the killed push never settled a batch")
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    synced = execute(warehouse, "SELECT count(*) FROM hubspot_sync.outbox WHERE status = 'synced'")[0][0]
     assert 0 < synced < len(contacts)
 
     hubspot.clear_faults()
