@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import threading
 import time
@@ -28,7 +29,7 @@ from hubspot_sync.hooks.hubspot import (
     HubSpotRequestError,
     HubSpotUnavailableError,
 )
-from hubspot_sync.hooks.rate_budget import Bucket, RateBudget
+from hubspot_sync.hooks.rate_budget import Bucket, RateBudget, Slots
 from hubspot_sync.migrations import apply_migrations
 
 pytestmark = pytest.mark.integration
@@ -539,16 +540,68 @@ def test_two_workers_sharing_the_budget_never_hit_the_burst_limit(hubspot, budge
 
 def test_two_workers_searching_stay_within_five_per_second(hubspot, budget_hooks):
     hooks = budget_hooks("professional")
-    bucket = Bucket.for_limit("expected", 5, 1.0, 0.9)
-    searches = 17
+    hubspot.set_faults({"latencyMs": 100})  # counted on arrival, answered 100 ms later
+    slots = Slots.for_limit("expected", 5, 1.0, 0.9)
+    searches = 24
 
-    seconds = run_in_threads(hooks, search_once, searches)
+    seconds = run_in_threads([hook.share_between_threads() for hook in hooks * 3], search_once, searches)
 
     stats = hubspot.stats()
     assert stats["rateLimited"]["total"] == 0
     assert stats["byEndpoint"].get(SEARCH, 0) >= searches  # see the note in the test above
-    assert seconds >= 0.95 * (searches - bucket.capacity) / bucket.rate
-    assert searches / seconds <= 5.0
+    # Six threads on two workers: the slots start free, then each serves one call per window plus the
+    # call itself.
+    after_first = (searches - slots.count) / seconds
+    assert after_first <= slots.count / slots.window_seconds
+    assert after_first >= 0.7 * slots.count / (slots.window_seconds + 0.1)  # a bucket gave 2.9
+
+
+def test_late_requests_never_put_six_searches_in_one_second(budget_db):
+    """A search reaches HubSpot at any moment between its grant and its answer; whatever the moment,
+    no rolling second holds more than five. (A time-based bucket promises this only for requests at
+    most DELIVERY_JITTER_SECONDS late; these are up to 0.6 s late.)"""
+    rng = random.Random(7)
+    arrivals: list[float] = []
+    lock = threading.Lock()
+    connections = [psycopg.connect(budget_db) for _ in range(2)]  # two workers
+    budgets = [RateBudget(conn, "token", requests_per_10s=190) for conn in connections]
+
+    def searcher(budget: RateBudget, seed: int) -> None:
+        delays = random.Random(seed)
+        for _ in range(6):
+            grant = budget.acquire("search")
+            time.sleep(delays.choice([0.0, 0.01, 0.6]))  # reaches HubSpot this much after its grant
+            with lock:
+                arrivals.append(time.monotonic())
+            time.sleep(delays.choice([0.0, 0.2]))  # then HubSpot answers
+            budget.answered(grant)
+
+    threads = [
+        threading.Thread(target=searcher, args=(budget, rng.random())) for budget in budgets for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for conn in connections:
+        conn.close()
+
+    assert len(arrivals) == 36
+    arrivals.sort()
+    busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
+    assert busiest <= 5
+
+
+def test_a_search_slot_whose_worker_died_frees_after_the_call_timeout(budget_db):
+    with psycopg.connect(budget_db) as conn:
+        budget = RateBudget(conn, "died", requests_per_10s=190, call_timeout_seconds=0.5)
+        for _ in range(5):
+            budget.acquire("search")  # never answered: the worker died mid-call
+        started = time.monotonic()
+        budget.acquire("search")
+        waited = time.monotonic() - started
+    # The oldest slot counts as answered once its call timed out, and frees a window after that.
+    assert 0.5 + budget.search.window_seconds - 0.1 <= waited <= 0.5 + budget.search.window_seconds + 1.0
 
 
 def test_rate_limit_waits_do_not_use_up_failure_attempts(hubspot, connect):

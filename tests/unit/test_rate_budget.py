@@ -8,6 +8,7 @@ from hubspot_sync.hooks.rate_budget import (
     STANDARD_WINDOW_SECONDS,
     TIER_LIMITS,
     Bucket,
+    Slots,
 )
 
 
@@ -17,8 +18,6 @@ from hubspot_sync.hooks.rate_budget import (
     [
         *((limit, STANDARD_WINDOW_SECONDS) for limit in sorted(set(TIER_LIMITS.values()))),
         (250, 10.0),  # the API limit increase add-on
-        (SEARCH_LIMIT_PER_SECOND, 1.0),
-        (4, 1.0),  # search as older docs state it
     ],
 )
 def test_a_full_bucket_plus_a_window_of_refill_stays_within_the_limit(limit, window, share):
@@ -36,7 +35,7 @@ def test_default_share_uses_ninety_percent_of_the_burst_window(tier, capacity, p
     assert bucket.rate * STANDARD_WINDOW_SECONDS == pytest.approx(per_window)
 
 
-def test_search_is_held_to_at_most_five_in_any_second_even_when_requests_arrive_late():
-    bucket = Bucket.for_limit("b", SEARCH_LIMIT_PER_SECOND, 1.0, 0.9)
-    assert bucket.capacity == 1
-    assert bucket.rate == pytest.approx(4 / 1.4)
+def test_search_keeps_five_slots_whose_window_the_share_stretches():
+    slots = Slots.for_limit("s", SEARCH_LIMIT_PER_SECOND, 1.0, 0.9)
+    assert slots.count == 5
+    assert slots.window_seconds == pytest.approx(1 / 0.9)  # 4.5 a second at most, before latency

@@ -39,6 +39,7 @@ from hubspot.crm.contacts import PublicGdprDeleteInput
 from hubspot_sync.hooks.rate_budget import TIER_LIMITS, RateBudget, RequestKind
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+CONNECT_TIMEOUT_SECONDS = 10.0
 RETRYABLE_STATUSES = frozenset({423, 477, 500, 502, 503, 504, 521, 522, 523, 524})
 TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 
@@ -229,6 +230,7 @@ class HubSpotHook(BaseHook):
             requests_per_10s=self.requests_per_10s,
             search_per_second=int(self.extras.get("search_per_second", 5)),
             share=float(self.extras.get("budget_share", 0.9)),
+            call_timeout_seconds=CONNECT_TIMEOUT_SECONDS + float(self.extras.get("timeout_seconds", 30)),
         )
 
     # The SDK builds a new API client (and connection pool) on every attribute access: keep one each.
@@ -390,16 +392,18 @@ class HubSpotHook(BaseHook):
         base = float(self.extras.get("backoff_base_seconds", 0.5))
         failures, waited_for_limits = 0, 0.0
         while True:
-            if self.budget is not None:
-                self.budget.acquire(kind)
+            grant = self.budget.acquire(kind) if self.budget is not None else None
             self.stats.count(operation=operation)
             try:
-                raw = call(_preload_content=False, _request_timeout=(10.0, timeout))
+                raw = call(_preload_content=False, _request_timeout=(CONNECT_TIMEOUT_SECONDS, timeout))
                 response = self._decode(raw)
                 self._learn_limits(response.headers)
                 return response
             except Exception as error:
                 transient = self._classify(operation, error)
+            finally:
+                if grant is not None:
+                    self.budget.answered(grant)
             if transient.rate_limited:
                 self.stats.count(rate_limited=True)
                 wait = (
