@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     with contextlib.ExitStack() as stack:
         process = stack.enter_context(sandbox_process(*QUIET, token=TOKEN))
         sandbox = Sandbox(process.url)
-        for latency_ms in dict.fromkeys([0, args.latency_ms]):
+        for latency_ms in dict.fromkeys([] if args.latency_only else [0]) | dict.fromkeys([args.latency_ms]):
             db = BenchDatabase(server_url)
             try:
                 rows += run_phases(args, sandbox, db, latency_ms)
@@ -334,6 +334,9 @@ def main() -> int:
         type=int,
         default=None,
         help="HubSpot calls each object task keeps in flight (default: parallel.requests_in_flight)",
+    )
+    parser.add_argument(
+        "--latency-only", action="store_true", help="only the phases at --latency-ms, not limits off first"
     )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--verbose", action="store_true", help="calls per operation")
