@@ -1,8 +1,8 @@
 """Extraction benchmark of the whole `hubspot_extract` work: companies, contacts, deals and associations.
 
-The sandbox runs as its own process with associations seeded; each phase runs the three object types and
-then the association step (what the DAG's tasks do, without Airflow's own overhead) in a fresh worker
-process, so the peak RSS is the extraction's alone. Per phase: API calls against the minimum, records/s,
+The sandbox runs as its own process with associations seeded; each phase runs the three object types at
+once, then the association step, each task in a process of its own as the DAG runs them (without
+Airflow's own overhead), so the peak RSS (the largest task's) is the extraction's alone. Per phase: API calls against the minimum, records/s,
 429s, peak RSS and, at the Professional tier, the share of its 10-second rate budget used (standard calls
 per 10 s against 190) and the budget the hook sized.
 
@@ -61,8 +61,8 @@ LOOKBACK_MS = 1_000
 PROPERTY_FOR = {"contacts": "jobtitle", "companies": "city", "deals": "dealname"}
 
 
-def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """One run of every object type and the association step, as the DAG's tasks would do it."""
+def task(spec: dict[str, Any]) -> dict[str, Any]:
+    """One task of the DAG in this process: an object type's extraction, or the association step."""
     import psycopg
 
     from hubspot_sync.extract.associations import extract_associations
@@ -76,15 +76,28 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     )
     config = load_config()
     db_url = spec["db_url"]
-    started = time.perf_counter()
-    hooks: list[HubSpotHook] = []
-
-    def extract(object_type: str) -> int:
-        """One object task, as the DAG runs it: its own process there, its own thread here, its own hook
-        and warehouse session, the rate budget shared through PostgreSQL."""
-        hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
-        hooks.append(hook)
-        with psycopg.connect(db_url, autocommit=True) as conn:
+    hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
+    object_type = spec["task"]
+    records, details = 0, {}
+    # Started together once every task of the stage has imported what it needs (a barrier on files).
+    Path(spec["barrier"], f"{object_type}.ready").touch()
+    while not Path(spec["barrier"], "go").exists():
+        time.sleep(0.01)
+    started = time.time()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        if object_type == "associations":
+            summary = RunSummary("associations")
+            extract_associations(
+                hook,
+                conn,
+                list(ASSOCIATION_TYPES),
+                summary,
+                spec["run_id"],
+                round(config.thresholds.association_sweep_hours * 3_600_000),
+                requests_in_flight=spec["readers"],
+            )
+            details = summary.details
+        else:
             request = ExtractRequest(
                 object_type,
                 window_end_ms=int(time.time() * 1000),
@@ -95,51 +108,68 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
                 split_min_records=config.parallel.split_min_records,
             )
             run = RunInfo("bench", spec["run_id"], object_type)
-            return ObjectExtractor(hook, conn, config.objects[object_type], run).run(request).records_read
-
-    with ThreadPoolExecutor(max_workers=len(OBJECTS)) as pool:
-        records = sum(pool.map(extract, OBJECTS))
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
-        hooks.append(hook)
-        summary = RunSummary("associations")
-        run = RunInfo("bench", spec["run_id"], "extract_associations")
-        period_ms = round(config.thresholds.association_sweep_hours * 3_600_000)
-        extract_associations(
-            hook,
-            conn,
-            list(ASSOCIATION_TYPES),
-            summary,
-            run.run_id,
-            period_ms,
-            requests_in_flight=spec["readers"],
-        )
-    seconds = time.perf_counter() - started
+            records = ObjectExtractor(hook, conn, config.objects[object_type], run).run(request).records_read
     sized = hook.budget.buckets["standard"] if hook.budget else None
-    calls: Counter = Counter()
-    for each in hooks:
-        calls.update(each.stats.by_operation)
-        each.close()
+    hook.close()
     return {
-        "seconds": seconds,
         "records_read": records,
-        "hook": {
-            "api_calls": sum(calls.values()),
-            "by_operation": dict(calls),
-            "rate_limited": sum(each.stats.rate_limited for each in hooks),
-        },
-        "associations": summary.details,
+        "seconds": time.time() - started,
+        "by_operation": dict(hook.stats.by_operation),
+        "rate_limited": hook.stats.rate_limited,
+        "associations": details,
         "budget_rate_per_10s": round(sized.rate * 10, 1) if sized else None,
         "peak_rss_mib": proc_status_kib("VmHWM") / 1024,
     }
 
 
-def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
+def run_tasks(spec: dict[str, Any]) -> dict[str, Any]:
+    """The object types at once, each in its own process as the DAG runs them, then the association
+    step; peak RSS is the largest task's."""
+    objects = run_stage(spec, OBJECTS)
+    associations = run_stage(spec, ["associations"])
+    results = objects + associations
+    # Each stage lasts as long as its longest task (they start together); process start-up is left out.
+    seconds = max(result["seconds"] for result in objects) + associations[0]["seconds"]
+    calls: Counter = Counter()
+    for result in results:
+        calls.update(result["by_operation"])
+    return {
+        "seconds": seconds,
+        "records_read": sum(result["records_read"] for result in results),
+        "hook": {
+            "api_calls": sum(calls.values()),
+            "by_operation": dict(calls),
+            "rate_limited": sum(result["rate_limited"] for result in results),
+        },
+        "associations": results[-1]["associations"],
+        "budget_rate_per_10s": results[-1]["budget_rate_per_10s"],
+        "peak_rss_mib": max(result["peak_rss_mib"] for result in results),
+    }
+
+
+def run_stage(spec: dict[str, Any], tasks: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:
+    """Tasks at once, each in its own process, started together once all are ready."""
+    with tempfile.TemporaryDirectory(prefix="bench-barrier-") as barrier:
+
+        def go_when_ready() -> None:
+            deadline = time.monotonic() + 120  # a task that failed before it was ready fails the stage
+            while not all(Path(barrier, f"{name}.ready").exists() for name in tasks):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            Path(barrier, "go").touch()
+
+        with ThreadPoolExecutor(max_workers=len(tasks) + 1) as pool:
+            pool.submit(go_when_ready)
+            return list(pool.map(run_task, [{**spec, "task": name, "barrier": barrier} for name in tasks]))
+
+
+def run_task(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         out_path = out.name
     try:
         subprocess.run(
-            [sys.executable, __file__, "--worker", json.dumps(spec), "--worker-out", out_path],
+            [sys.executable, __file__, "--task", json.dumps(spec), "--task-out", out_path],
             cwd=ROOT,
             check=True,
         )
@@ -179,7 +209,7 @@ def phase(
         "run_id": f"bench_{name}_{time.time_ns()}",
         "readers": readers,
     }
-    result = run_worker(spec)
+    result = run_tasks(spec)
     stats = sandbox.control("GET", "stats")
     searches = result["hook"]["by_operation"].get("objects.search", 0)
     standard = result["hook"]["api_calls"] - searches
@@ -340,11 +370,11 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--verbose", action="store_true", help="calls per operation")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
+    parser.add_argument("--task", help=argparse.SUPPRESS)
+    parser.add_argument("--task-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        Path(args.worker_out).write_text(json.dumps(worker(json.loads(args.worker))))
+    if args.task:
+        Path(args.task_out).write_text(json.dumps(task(json.loads(args.task))))
         return 0
     if args.quick:
         args.contacts, args.companies, args.deals, args.changed = 2_000, 400, 800, 100

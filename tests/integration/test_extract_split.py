@@ -119,12 +119,16 @@ def test_search_goes_to_the_type_with_the_most_ranges_left(warehouse):
         save_plan(conn, "companies", [Chunk(n * 100, (n + 1) * 100) for n in range(25)])
         assert search_turn(conn, "contacts")
         assert not search_turn(conn, "deals")  # 20 left against 50
-        assert search_turn(conn, "companies")  # half of the largest: they share
+        assert not search_turn(conn, "companies")  # 25: its list alone ends before the contacts'
         # The contacts list passes 40 ranges: 10 left, against 20 deals and 25 companies.
         record_landed(conn, "contacts", Batch([], from_list=True, list_read_to=3_999))
-        assert search_turn(conn, "deals")
         assert search_turn(conn, "companies")
+        assert not search_turn(conn, "deals")
         assert not search_turn(conn, "contacts")
+        # As many left: they share.
+        record_landed(conn, "companies", Batch([], from_list=True, list_read_to=499))
+        assert search_turn(conn, "companies")
+        assert search_turn(conn, "deals")
         # A type with nothing left has no turn.
         record_landed(conn, "deals", Batch([], from_list=True, list_read_to=10**6, list_complete=True))
         assert not search_turn(conn, "deals")

@@ -9,10 +9,11 @@ the list stops once it has read past the lowest chunk a search reader took, and 
 chunk the list has passed. Search has its own limit (5 a second), so its readers add to what the
 list's budget reads.
 
-Search's limit is per account, so full loads running at once (one task per object type) share it:
-the type with the most left to read gets it, and a type with less than half of that leaves search
-to it until the gap closes (its list cursor reads on). Each writer re-weighs this as its batches
-land, from `hubspot_sync.full_load_chunks`, which every task shares.
+Search's limit is per account, so full loads running at once (one task per object type) share it.
+Every list cursor reads at about the same pace, so the type with the most ranges left is the one
+that would finish last: it gets search, and the others leave it search (their list cursors read on)
+until they have as many left. Each writer re-weighs this as its batches land, from
+`hubspot_sync.full_load_chunks`, which every task shares.
 
 Should the list ever return ids out of order, the split is abandoned: the list reads to its end and
 the chunks not yet read are dropped, so nothing is skipped.
@@ -172,11 +173,11 @@ def record_landed(conn: psycopg.Connection, object_type: str, batch: Batch) -> N
 
 
 def search_turn(conn: psycopg.Connection, object_type: str) -> bool:
-    """Whether this type's search readers may read now: it has at least half as many ranges left as
-    the type with the most (a small type leaves the per-account search limit to a large one)."""
+    """Whether this type's search readers may read now: no type has more ranges left (search's
+    per-account limit goes where it shortens the whole load)."""
     left = dict(conn.execute(load_sql("extract/chunks_by_type")).fetchall())
     mine = left.get(object_type, 0)
-    return mine > 0 and 2 * mine >= max(left.values(), default=0)
+    return mine > 0 and mine >= max(left.values(), default=0)
 
 
 def finish(conn: psycopg.Connection, object_type: str) -> None:
