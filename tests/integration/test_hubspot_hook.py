@@ -556,6 +556,18 @@ def test_two_workers_searching_stay_within_five_per_second(hubspot, budget_hooks
     assert after_first >= 0.7 * slots.count / (slots.window_seconds + 0.1)  # a bucket gave 2.9
 
 
+def test_a_search_limit_far_above_hubspots_is_a_bucket_not_thousands_of_slots(budget_db):
+    with psycopg.connect(budget_db) as conn:
+        budget = RateBudget(conn, "generous", requests_per_10s=100_000, search_per_second=100_000)
+        assert budget.search is None
+        assert budget.acquire("search") is None
+        slots = conn.execute(
+            "SELECT count(*) FROM hubspot_sync.rate_budget_slots WHERE bucket LIKE %s",
+            (budget.buckets["search"].name,),
+        ).fetchone()[0]
+    assert slots == 0
+
+
 def test_late_requests_never_put_six_searches_in_one_second(budget_db):
     """A search reaches HubSpot at any moment between its grant and its answer; whatever the moment,
     no rolling second holds more than five. (A time-based bucket promises this only for requests at
