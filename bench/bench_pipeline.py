@@ -2,9 +2,9 @@
 
 The sandbox runs as its own process with associations seeded; each phase runs the three object types at
 once, then the association step, each task in a process of its own as the DAG runs them (without
-Airflow's own overhead), so the peak RSS (the largest task's) is the extraction's alone. Per phase: API calls against the minimum, records/s,
-429s, peak RSS and, at the Professional tier, the share of its 10-second rate budget used (standard calls
-per 10 s against 190) and the budget the hook sized.
+Airflow's own overhead), so the peak RSS (the largest task's) is the extraction's alone. Per phase: API
+calls against the minimum, records/s, 429s, peak RSS and, at the Professional tier, the share of its
+10-second rate budget used (standard calls per 10 s against 190) and the budget the hook sized.
 
 Phases:
   full load     first run: list pages (associations inline) for every type
