@@ -48,6 +48,7 @@ RUNTIME_FIELDS = frozenset(
         "search_lag_jitter_ms",
         "max_url_bytes",
         "batch_errors_name_inputs",
+        "list_pages_reversed",
         "max_seed_total",
     }
 )

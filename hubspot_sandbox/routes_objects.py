@@ -76,6 +76,8 @@ async def list_objects(request: Request) -> Response:
     limit = query_int(request, "limit", 10, 1, max_limit)
     after_id = decode_cursor(request.query_params.get("after"))
     records, next_id = table.page(after_id, limit, options.archived)
+    if sandbox.list_pages_reversed:
+        records.reverse()
     body: dict[str, Any] = {"results": [options.render(sandbox, table, r) for r in records]}
     if next_id is not None:
         cursor = encode_cursor(next_id)

@@ -37,6 +37,9 @@ class Sandbox:
         self.max_url_bytes = DEFAULT_MAX_URL_BYTES
         # A refused batch write names its offending inputs; off, its 400 names only properties (routes_batch).
         self.batch_errors_name_inputs = True
+        # HubSpot's list pages come in id order, as observed (not documented); reversed, each page's
+        # records come highest id first, for clients that must not rely on the order.
+        self.list_pages_reversed = False
         # Most records one seed request may create (--max-seed-total); None: the seed module's own limit.
         self.max_seed_total: int | None = None
         self.tables: dict[str, ObjectTable] = {}
@@ -64,6 +67,7 @@ class Sandbox:
         self.search_limits = SearchLimits()
         self.max_url_bytes = DEFAULT_MAX_URL_BYTES
         self.batch_errors_name_inputs = True
+        self.list_pages_reversed = False
         self.faults.clear()
         self.stats.reset()
         self.limiter.reset()
@@ -230,6 +234,7 @@ def describe_config(sandbox: Sandbox) -> dict[str, Any]:
         "searchLagJitterMs": sandbox.search_lag_jitter_ms,
         "maxUrlBytes": sandbox.max_url_bytes,
         "batchErrorsNameInputs": sandbox.batch_errors_name_inputs,
+        "listPageOrder": "reversed" if sandbox.list_pages_reversed else "id",
         "searchFilterGroupsMax": limits.max_groups,
         "searchFiltersPerGroupMax": limits.max_filters_per_group,
         "searchFiltersMax": limits.max_filters_total,
@@ -247,6 +252,10 @@ def apply_config(sandbox: Sandbox, body: dict[str, Any]) -> None:
             sandbox.max_url_bytes = int(body["maxUrlBytes"])
         if "batchErrorsNameInputs" in body:
             sandbox.batch_errors_name_inputs = bool(body["batchErrorsNameInputs"])
+        if "listPageOrder" in body:
+            if body["listPageOrder"] not in ("id", "reversed"):
+                raise ValueError(f"listPageOrder must be 'id' or 'reversed', not {body['listPageOrder']!r}")
+            sandbox.list_pages_reversed = body["listPageOrder"] == "reversed"
         limits = sandbox.search_limits
         limits.max_groups = int(body.get("searchFilterGroupsMax", limits.max_groups))
         limits.max_filters_per_group = int(body.get("searchFiltersPerGroupMax", limits.max_filters_per_group))

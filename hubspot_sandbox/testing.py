@@ -82,7 +82,7 @@ class SandboxHandle:
         return self.control("PUT", "limits", body)
 
     def set_config(self, **body: Any) -> Any:
-        """``searchLagMs``, ``searchLagJitterMs``, ``maxUrlBytes``, search filter caps."""
+        """``searchLagMs``, ``searchLagJitterMs``, ``maxUrlBytes``, ``listPageOrder``, search filter caps."""
         return self.control("PUT", "config", body)
 
     def bulk_touch(self, object_type: str, count: int | None = None, **body: Any) -> Any:

@@ -57,6 +57,26 @@ def test_split_full_load_mirrors_every_record_and_association(airflow_db, hubspo
     assert task_summaries(warehouse, rerun.run_id)["extract_contacts"][1]["mode"] == "incremental"
 
 
+def test_a_list_out_of_id_order_drops_the_split_and_loses_nothing(
+    airflow_db, hubspot, warehouse, split_config
+):
+    hubspot.seed(companies=20, contacts=6_000, deals=20)
+    hubspot.set_config(listPageOrder="reversed")  # each page highest id first
+    hubspot.set_faults({"latencyMs": 20, "latencyRate": 1.0, "endpoints": [LIST, SEARCH]})
+    run = run_extract()
+    hubspot.clear_faults()
+    assert run.state == "success"
+    assert_mirror_equal(hubspot, warehouse)
+
+    split = task_summaries(warehouse, run.run_id)["extract_contacts"][1]["full_load"]
+    assert "out of order" in split["split_dropped"]
+    assert split["search_ranges"] > 1
+    # The list read on to its end; search finished only the ranges it had taken before.
+    assert split["read_by_list"] >= 6_000 - split["read_by_search"]
+    assert split["read_by_search"] <= 4 * 2_000
+    assert chunks_left(warehouse) == 0
+
+
 def test_split_full_load_killed_then_resumed_reads_only_what_is_left(
     airflow_db, hubspot, warehouse, split_config
 ):

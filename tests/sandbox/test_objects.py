@@ -116,6 +116,20 @@ def test_list_pages_visit_every_record_exactly_once(hubspot, http, separator):
     assert seen == sorted(seen, key=int)
 
 
+def test_list_pages_can_come_highest_id_first(hubspot, http):
+    hubspot.seed(contacts=25, associations=False)
+    hubspot.set_config(listPageOrder="reversed")
+    first = http.get("/crm/v3/objects/contacts", params={"limit": 10}).json()
+    second = http.get(first["paging"]["next"]["link"]).json()
+    first_ids = [int(r["id"]) for r in first["results"]]
+    second_ids = [int(r["id"]) for r in second["results"]]
+    assert first_ids == sorted(first_ids, reverse=True)
+    assert max(first_ids) < min(second_ids)  # the pages themselves still go up
+    assert http.put("/_sandbox/config", json={"listPageOrder": "random"}).status_code == 400
+    hubspot.reset()
+    assert hubspot.control("GET", "config")["listPageOrder"] == "id"
+
+
 def test_next_link_can_be_followed_as_given(hubspot, http):
     hubspot.seed(companies=15, associations=False)
     first = http.get("/crm/v3/objects/companies", params={"limit": 10}).json()

@@ -12,6 +12,7 @@ Not responsible for: associations (see associations.py), or Airflow concerns (th
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from hubspot_sync.records import Row, RowRules, to_row
 from hubspot_sync.run_metrics import Reject, RunInfo, RunSummary, record_rejects
 from hubspot_sync.search_paging import ChangedRecords
 from hubspot_sync.writeback import triggers as writeback_triggers
+
+log = logging.getLogger(__name__)
 
 # Property names that fit in one list URL; past this, the rest is fetched by batch read (POST).
 URL_PROPERTY_CHARS = 5000
@@ -203,6 +206,9 @@ class ObjectExtractor:
 
         def landed(batch: full_load.Batch) -> None:
             read["read_by_list" if batch.from_list else "read_by_search"] += len(batch.records)
+            if batch.list_unordered:
+                read["split_dropped"] = "the list returned ids out of order: it reads the rest alone"
+                log.warning("%s full load: %s", name, read["split_dropped"])
             if chunks:
                 frontier.give_search_turn(full_load.search_turn(self.conn, name))
 
