@@ -50,3 +50,20 @@ def test_a_committed_edit_fires_one_event_per_burst(edited_table):
     event, later = asyncio.run(scenario())
     assert event.payload == {"channel": "hubspot_sync_outbox", "tables": ["contacts"]}
     assert later.payload == event.payload
+
+
+def test_an_edit_made_while_no_trigger_listened_fires_as_soon_as_one_does(edited_table):
+    # The triggerer was down: the edit's NOTIFY reached no one, but the edit waits in the outbox.
+    with psycopg.connect(edited_table, autocommit=True) as conn:
+        conn.execute("UPDATE hubspot.contacts SET jobtitle = 'While down' WHERE id = 1")
+        assert conn.execute("SELECT count(*) FROM hubspot_sync.outbox WHERE status = 'pending'").fetchone()[0]
+
+    async def first_event():
+        events = OutboxNotifyTrigger(settle_seconds=0.3).run()
+        try:
+            return await asyncio.wait_for(anext(events), timeout=5)
+        finally:
+            await events.aclose()
+
+    event = asyncio.run(first_event())
+    assert event.payload == {"channel": "hubspot_sync_outbox", "tables": ["contacts"]}

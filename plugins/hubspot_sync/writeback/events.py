@@ -4,8 +4,9 @@
 channel the capture trigger notifies (once per editing transaction and table) and yields one event per
 burst of notifications, which updates the outbox asset and so schedules `hubspot_writeback`. A burst is
 folded for `settle_seconds` so a bulk edit starts one run, not hundreds. A notification sent while the
-trigger is down (triggerer restart, lost connection) is lost: the DAG's cron safety net pushes those
-edits, which wait in the outbox meanwhile.
+trigger is down (triggerer restart, lost connection) is lost, but the edit waits in the outbox: once
+listening, the trigger yields an event at once if any edit is pending, so those edits are pushed when it
+is back, not at the DAG's cron safety net.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import psycopg
 from airflow.sdk import BaseHook
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from psycopg import sql
+
+from hubspot_sync.sql import load_sql
 
 CHANNEL = "hubspot_sync_outbox"
 
@@ -50,6 +53,9 @@ class OutboxNotifyTrigger(BaseEventTrigger):
         conn = await self._connect()
         async with conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            waiting = await self._waiting_tables(conn)
+            if waiting:
+                yield TriggerEvent({"channel": self.channel, "tables": waiting})
             while True:
                 tables: set[str] = set()
                 async for notify in conn.notifies(stop_after=1):
@@ -58,6 +64,15 @@ class OutboxNotifyTrigger(BaseEventTrigger):
                 async for notify in conn.notifies(timeout=self.settle_seconds):
                     tables.add(notify.payload)
                 yield TriggerEvent({"channel": self.channel, "tables": sorted(tables)})
+
+    @staticmethod
+    async def _waiting_tables(conn: psycopg.AsyncConnection) -> list[str]:
+        """Object types whose edits wait in the outbox; none before the first migration made it."""
+        try:
+            cursor = await conn.execute(load_sql("writeback/waiting_tables"))
+        except psycopg.errors.UndefinedTable:
+            return []
+        return [row[0] for row in await cursor.fetchall()]
 
     async def _connect(self) -> psycopg.AsyncConnection:
         connection = await BaseHook.aget_connection(self.postgres_conn_id)
