@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -626,3 +627,24 @@ def test_rate_limit_waits_do_not_use_up_failure_attempts(hubspot, connect):
     assert pages == [([], None)]
     assert hook.stats.rate_limited == 4
     assert hook.stats.api_calls == 5
+
+
+def test_calls_in_flight_up_to_the_most_allowed_keep_their_connections(hubspot, caplog):
+    """Threads sharing a hook (parallel.requests_in_flight, at most 32) each return their connection to
+    the pool; with the SDK's default pool (5 per CPU core) the rest were dropped and opened again."""
+    hubspot.seed(contacts=10, associations=False)
+    hubspot.set_faults({"latencyMs": 300})  # every call in flight at once
+    hook = HubSpotHook().share_between_threads()
+    barrier = threading.Barrier(32)
+
+    def one_page(_: int) -> list[dict]:
+        barrier.wait()
+        return list_one_page(hook)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"),
+        ThreadPoolExecutor(max_workers=32) as pool,
+    ):
+        pages = list(pool.map(one_page, range(32)))
+    assert all(len(page) == 10 for page in pages)
+    assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []

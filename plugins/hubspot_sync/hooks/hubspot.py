@@ -40,6 +40,9 @@ from hubspot_sync.hooks.rate_budget import TIER_LIMITS, RateBudget, RequestKind
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 CONNECT_TIMEOUT_SECONDS = 10.0
+# Connections each SDK client keeps per host: parallel.requests_in_flight's most, so threads sharing a
+# hook never drop a connection to open another (the SDK's default is 5 per CPU core).
+CONNECTION_POOL_SIZE = 32
 RETRYABLE_STATUSES = frozenset({423, 477, 500, 502, 503, 504, 521, 522, 523, 524})
 TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 
@@ -218,6 +221,7 @@ class HubSpotHook(BaseHook):
             access_token=self._connection.password,
             host=self.base_url,
             retry=urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False),
+            connection_pool_maxsize=CONNECTION_POOL_SIZE,
         )
 
     @cached_property
