@@ -648,3 +648,12 @@ def test_calls_in_flight_up_to_the_most_allowed_keep_their_connections(hubspot, 
         pages = list(pool.map(one_page, range(32)))
     assert all(len(page) == 10 for page in pages)
     assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
+
+
+@pytest.mark.parametrize("share", [0, -0.5, 1.5])
+def test_a_budget_share_outside_zero_to_one_is_refused_by_name(connect, budget_db, share):
+    connect(rate_limit_tier="professional", budget_share=share)
+    hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(budget_db))
+    refused = rf"budget_share={float(share)} must be above 0 and at most 1"
+    with pytest.raises(HubSpotRequestError, match=refused):
+        list_one_page(hook)

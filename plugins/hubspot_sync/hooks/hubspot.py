@@ -228,12 +228,18 @@ class HubSpotHook(BaseHook):
     def budget(self) -> RateBudget | None:
         if self._budget_conn_factory is None:
             return None
+        share = float(self.extras.get("budget_share", 0.9))
+        if not 0 < share <= 1:
+            raise HubSpotRequestError(
+                f"connection '{self.hubspot_conn_id}': extra budget_share={share} must be above 0 and at "
+                "most 1 (the share of HubSpot's limits this deployment may use)"
+            )
         return RateBudget(
             self._budget_conn_factory(),
             self._connection.password,
             requests_per_10s=self.requests_per_10s,
             search_per_second=int(self.extras.get("search_per_second", 5)),
-            share=float(self.extras.get("budget_share", 0.9)),
+            share=share,
             call_timeout_seconds=CONNECT_TIMEOUT_SECONDS + float(self.extras.get("timeout_seconds", 30)),
         )
 
