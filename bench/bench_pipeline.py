@@ -46,6 +46,7 @@ from bench_extract import (  # noqa: E402
     UNLIMITED,
     BenchDatabase,
     Sandbox,
+    budget_factory,
     proc_status_kib,
 )
 
@@ -76,7 +77,7 @@ def task(spec: dict[str, Any]) -> dict[str, Any]:
     )
     config = load_config()
     db_url = spec["db_url"]
-    hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(db_url))
+    hook = HubSpotHook(budget_conn_factory=budget_factory(spec))
     object_type = spec["task"]
     records, details = 0, {}
     # Started together once every task of the stage has imported what it needs (a barrier on files).

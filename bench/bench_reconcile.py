@@ -48,6 +48,7 @@ from bench_extract import (  # noqa: E402
     UNLIMITED,
     BenchDatabase,
     Sandbox,
+    budget_factory,
     extract,
     print_table,
     proc_status_kib,
@@ -72,7 +73,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     )
     config = load_config()
     with psycopg.connect(spec["db_url"], autocommit=True) as conn:
-        hook = HubSpotHook(budget_conn_factory=lambda: psycopg.connect(spec["db_url"]))
+        hook = HubSpotHook(budget_conn_factory=budget_factory(spec))
         reconciler = ObjectReconciler(
             hook, conn, config.objects["contacts"], RunInfo("bench", spec["phase"], "contacts"), config.models
         )

@@ -36,7 +36,13 @@ from airflow.sdk.exceptions import AirflowFailException
 from hubspot import HubSpot
 from hubspot.crm.contacts import PublicGdprDeleteInput
 
-from hubspot_sync.hooks.rate_budget import TIER_LIMITS, RateBudget, RequestKind
+from hubspot_sync.hooks.rate_budget import (
+    MAX_SEARCH_SLOTS,
+    SEARCH_LIMIT_PER_SECOND,
+    TIER_LIMITS,
+    RateBudget,
+    RequestKind,
+)
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -141,12 +147,13 @@ class HubSpotHook(BaseHook):
 
     Connection: host = API base URL (default https://api.hubapi.com), password = private app token.
     Extras: `rate_limit_tier` (starter | professional | enterprise), or `requests_per_10s` and
-    `search_per_second` for other limits; with neither, the limits are learnt from HubSpot's
-    `X-HubSpot-RateLimit-Max` / `-Interval-Milliseconds` / `-Daily` headers (starting at the smallest
-    tier's until the first response); `budget_share` (default 0.9); `account_timezone` (IANA name,
-    for the daily-limit reset time); `timeout_seconds` (default 30); `max_attempts` (default 6);
-    `backoff_base_seconds` (default 0.5: the first retry waits up to 1 s, doubling, capped at 30 s);
-    `rate_limit_wait_seconds` (default 300: how long one request may wait out 429s in all).
+    `search_per_second` (1 to 50; default 5) for other limits; with neither, the limits are learnt
+    from HubSpot's `X-HubSpot-RateLimit-Max` / `-Interval-Milliseconds` / `-Daily` headers (starting at
+    the smallest tier's until the first response); `budget_share` (above 0, at most 1; default 0.9);
+    `account_timezone` (IANA name, for the daily-limit reset time); `timeout_seconds` (default 30);
+    `max_attempts` (default 6); `backoff_base_seconds` (default 0.5: the first retry waits up to 1 s,
+    doubling, capped at 30 s); `rate_limit_wait_seconds` (default 300: how long one request may wait
+    out 429s in all).
     """
 
     conn_name_attr = "hubspot_conn_id"
@@ -234,11 +241,17 @@ class HubSpotHook(BaseHook):
                 f"connection '{self.hubspot_conn_id}': extra budget_share={share} must be above 0 and at "
                 "most 1 (the share of HubSpot's limits this deployment may use)"
             )
+        search_per_second = int(self.extras.get("search_per_second", SEARCH_LIMIT_PER_SECOND))
+        if not 1 <= search_per_second <= MAX_SEARCH_SLOTS:
+            raise HubSpotRequestError(
+                f"connection '{self.hubspot_conn_id}': extra search_per_second={search_per_second} must be "
+                f"1 to {MAX_SEARCH_SLOTS} (HubSpot allows {SEARCH_LIMIT_PER_SECOND})"
+            )
         return RateBudget(
             self._budget_conn_factory(),
             self._connection.password,
             requests_per_10s=self.requests_per_10s,
-            search_per_second=int(self.extras.get("search_per_second", 5)),
+            search_per_second=search_per_second,
             share=share,
             call_timeout_seconds=CONNECT_TIMEOUT_SECONDS + float(self.extras.get("timeout_seconds", 30)),
         )

@@ -47,7 +47,7 @@ DELIVERY_JITTER_SECONDS = 0.4
 # hook's connect timeout plus its default read timeout.
 CALL_TIMEOUT_SECONDS = 40.0
 RETRY_TAKE_SECONDS = 0.01  # every slot was being taken by another session at that instant
-MAX_SLOTS = 50  # a search limit above this is a token bucket, like the 10-second limit
+MAX_SEARCH_SLOTS = 50  # HubSpot allows 5 searches a second (older docs: 4); one row per slot
 
 
 @dataclass(frozen=True)
@@ -109,24 +109,19 @@ class RateBudget:
         self._share = share
         self._conn.autocommit = True
         self._conn.execute(load_sql("rate_budget/session"))
-        self.buckets: dict[RequestKind, Bucket] = {
+        self.buckets: dict[Literal["standard"], Bucket] = {
             "standard": Bucket.for_limit(
                 f"{fingerprint}:standard", requests_per_10s, STANDARD_WINDOW_SECONDS, share
             ),
         }
-        # A limit far above HubSpot's (a test double, a raised account) gains nothing from slots.
-        self.search: Slots | None = None
-        if search_per_second <= MAX_SLOTS:
-            self.search = Slots.for_limit(f"{fingerprint}:search", search_per_second, 1.0, share)
-            self._conn.execute(
-                load_sql("rate_budget/ensure_slots"), {"bucket": self.search.name, "slots": self.search.count}
-            )
-        else:
-            self.buckets["search"] = Bucket.for_limit(f"{fingerprint}:search", search_per_second, 1.0, share)
+        self.search = Slots.for_limit(f"{fingerprint}:search", search_per_second, 1.0, share)
         for bucket in self.buckets.values():
             self._conn.execute(
                 load_sql("rate_budget/ensure_bucket"), {"bucket": bucket.name, "capacity": bucket.capacity}
             )
+        self._conn.execute(
+            load_sql("rate_budget/ensure_slots"), {"bucket": self.search.name, "slots": self.search.count}
+        )
         self._call_timeout = call_timeout_seconds
         self.seconds_waited = 0.0
         self._waited_lock = threading.Lock()
@@ -148,8 +143,8 @@ class RateBudget:
     def acquire(self, kind: RequestKind) -> Grant | None:
         """Wait until one more request of `kind` is allowed; a search gets a slot, to be handed back
         with `answered` once HubSpot answered (or the call failed)."""
-        if kind == "search" and self.search is not None:
-            return self._take_slot(self.search)
+        if kind == "search":
+            return self._take_slot()
         bucket = self.buckets[kind]
         params = {"bucket": bucket.name, "capacity": bucket.capacity, "rate": bucket.rate}
         while True:
@@ -160,11 +155,11 @@ class RateBudget:
 
     def answered(self, grant: Grant) -> None:
         """The call of `grant` is over: its slot frees a window from now."""
-        assert self.search is not None  # only slots grant
         params = {"bucket": self.search.name, "slot": grant.slot, "granted_at": grant.granted_at}
         self._conn.execute(load_sql("rate_budget/free_slot"), params)
 
-    def _take_slot(self, slots: Slots) -> Grant:
+    def _take_slot(self) -> Grant:
+        slots = self.search
         params = {
             "bucket": slots.name,
             "slots": slots.count,
