@@ -1,7 +1,7 @@
 -- Take the slot that frees first, if it is free: its last call was answered (or timed out) at least a
--- window ago. Returns one row: the slot and grant time when taken (else NULL), how many seconds until
--- the slot frees, and whether its call is still in flight. No row: every slot is being taken by
--- another session this instant.
+-- window ago. Returns one row: the slot and grant time when taken (else NULL) and how many seconds to
+-- wait before asking again (a slot whose call is in flight frees a whole window after its answer, still
+-- to come). No row: every slot is being taken by another session this instant.
 WITH candidate AS (
     SELECT slot,
            answered_at IS NULL AND granted_at > clock_timestamp() - make_interval(secs => %(call_timeout)s)
@@ -21,6 +21,7 @@ WITH candidate AS (
     RETURNING slots.slot, slots.granted_at
 )
 SELECT taken.slot, taken.granted_at,
-       greatest(0, extract(epoch FROM candidate.frees_at - clock_timestamp()))::float8 AS wait_seconds,
-       candidate.in_flight
+       CASE WHEN candidate.in_flight THEN %(window)s
+            ELSE greatest(0, extract(epoch FROM candidate.frees_at - clock_timestamp()))
+       END::float8 AS wait_seconds
 FROM candidate LEFT JOIN taken ON true

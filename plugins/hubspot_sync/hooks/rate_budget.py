@@ -171,11 +171,10 @@ class RateBudget:
             if row is None:
                 self._wait(RETRY_TAKE_SECONDS)
                 continue
-            slot, granted_at, wait_seconds, in_flight = row
+            slot, granted_at, wait_seconds = row
             if slot is not None:
                 return Grant(slot, granted_at)
-            # A slot whose call is in flight frees a whole window after its answer, which is still to come.
-            self._wait(slots.window_seconds if in_flight else float(wait_seconds))
+            self._wait(wait_seconds)
 
     def _wait(self, seconds: float) -> None:
         wait = min(max(seconds, 0.001), MAX_SINGLE_WAIT_SECONDS)
